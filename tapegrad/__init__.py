@@ -1,0 +1,62 @@
+"""tapegrad: define-by-run autograd on numpy, with PyTorch's API and a tape you can see."""
+
+from tapegrad import autograd, cuda, dtypes
+from tapegrad._legacy import (
+    BoolTensor,
+    ByteTensor,
+    DoubleTensor,
+    FloatTensor,
+    HalfTensor,
+    IntTensor,
+    LongTensor,
+    get_default_device,
+    set_default_device,
+)
+from tapegrad.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from tapegrad.creation import (
+    arange,
+    as_tensor,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    randperm,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from tapegrad.dtypes import (
+    bool,
+    double,
+    float,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    half,
+    int,
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    set_default_dtype,
+    short,
+    uint8,
+)
+from tapegrad.ops import *  # noqa: F403 - every registered op, as tg.<name>
+from tapegrad.ops import inplace as _inplace
+from tapegrad.random import Generator, initial_seed, manual_seed
+from tapegrad.tensor import Size, Tensor, device
+
+__version__ = "0.1.0"

@@ -1,0 +1,290 @@
+"""The backward pass: replay recorded nodes newest first and deliver gradients to the leaves.
+
+Walks the graph with a max-heap on each node's ``seq`` (no recursion, so a 100,000-op chain
+is fine). A node is popped only after every consumer of its outputs has run, because
+consumers are always recorded later. Broadcasting is undone here, for every op at once.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Sequence
+
+import numpy as np
+
+from tapegrad.autograd.grad_mode import STATE
+from tapegrad.autograd.node import Node
+from tapegrad.tensor import Tensor, _make
+
+
+def backward(
+    tensors,
+    grad_tensors=None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    inputs=None,
+) -> None:
+    """Accumulate gradients of ``tensors`` into the ``.grad`` of leaves. Same as torch."""
+    tensors = _as_tuple(tensors)
+    grads = _root_grads(tensors, grad_tensors)
+    if inputs is not None:
+        inputs = _as_tuple(inputs)
+        if not inputs:
+            raise RuntimeError("backward() got an empty 'inputs' sequence")
+    _run(tensors, grads, retain_graph, create_graph, inputs, capture=False)
+
+
+def grad(
+    outputs,
+    inputs,
+    grad_outputs=None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple:
+    """Return d(outputs)/d(inputs) without touching any ``.grad``. Same as torch.autograd.grad."""
+    outputs = _as_tuple(outputs)
+    inputs = _as_tuple(inputs)
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor) or not t._rg:
+            raise RuntimeError(f"input {i} of grad() does not require grad")
+    grads = _root_grads(outputs, grad_outputs)
+    captured = _run(outputs, grads, retain_graph, create_graph, inputs, capture=True)
+    result = []
+    for i, t in enumerate(inputs):
+        g = captured.get(_key(t))
+        if g is None and not allow_unused:
+            raise RuntimeError(
+                f"One of the differentiated Tensors (input {i}, shape {tuple(t.shape)}) appears "
+                "to not have been used in the graph. Set allow_unused=True if this is the "
+                "desired behavior."
+            )
+        result.append(g)
+    return tuple(result)
+
+
+# --- the steps of a backward pass ------------------------------------------------------------
+
+
+def _as_tuple(x) -> tuple:
+    if isinstance(x, Tensor):
+        return (x,)
+    if isinstance(x, Sequence):
+        return tuple(x)
+    raise TypeError(f"expected a Tensor or a sequence of Tensors, got {type(x).__name__}")
+
+
+def _root_grads(tensors: tuple, grad_tensors) -> list:
+    """Seed gradients: ones for scalars, the given ones (checked) otherwise."""
+    if grad_tensors is None or isinstance(grad_tensors, Tensor):
+        grad_tensors = [grad_tensors] * len(tensors) if len(tensors) == 1 else grad_tensors
+    grad_tensors = list(grad_tensors) if grad_tensors is not None else [None] * len(tensors)
+    if len(grad_tensors) != len(tensors):
+        raise RuntimeError(
+            f"got {len(grad_tensors)} gradients for {len(tensors)} tensors to differentiate"
+        )
+    seeds = []
+    for i, (t, g) in enumerate(zip(tensors, grad_tensors)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"output {i} is a {type(t).__name__}, not a Tensor")
+        if not t._rg:
+            raise RuntimeError(
+                f"element {i} of tensors does not require grad and does not have a grad_fn"
+            )
+        if g is None:
+            if t._data.size != 1:
+                raise RuntimeError(
+                    "grad can be implicitly created only for scalar outputs; output "
+                    f"{i} has shape {tuple(t.shape)}: pass backward(gradient=...) of that shape"
+                )
+            g = _make(np.ones_like(t._data))
+        else:
+            if not isinstance(g, Tensor):
+                g = _make(np.asarray(g, dtype=t._data.dtype))
+            if g._data.shape != t._data.shape:
+                raise RuntimeError(
+                    f"Mismatch in shape: grad_output[{i}] has a shape of {tuple(g.shape)} and "
+                    f"output[{i}] has a shape of {tuple(t.shape)}"
+                )
+            if g._data.dtype != t._data.dtype:
+                g = g.to(t._data.dtype)
+        seeds.append(g)
+    return seeds
+
+
+def _key(t: Tensor):
+    """Where a tensor's gradient shows up in the walk: its node's output, or the leaf itself."""
+    return id(t) if t.grad_fn is None else (t.grad_fn, t._output_nr)
+
+
+def _needed_nodes(roots: tuple, inputs: tuple) -> set:
+    """Nodes on some path from the roots to the inputs; others need not run."""
+    reachable = []
+    seen = set()
+    stack = [t.grad_fn for t in roots if t.grad_fn is not None]
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        reachable.append(node)
+        for edge in node.edges:
+            if edge is not None and edge[1] is not None:
+                stack.append(edge[0])
+    leaf_ids = {id(t) for t in inputs if t.grad_fn is None}
+    input_nodes = {t.grad_fn for t in inputs if t.grad_fn is not None}
+    needed = set()
+    for node in sorted(reachable, key=lambda n: n.seq):  # inputs before their consumers
+        for edge in node.edges:
+            if edge is None:
+                continue
+            target, nr = edge
+            if (
+                (id(target) in leaf_ids)
+                if nr is None
+                else (target in needed or target in input_nodes)
+            ):
+                needed.add(node)
+                break
+    return needed | (input_nodes & seen)
+
+
+def _run(roots, seeds, retain_graph, create_graph, inputs, capture: bool) -> dict:
+    """Replay the graph behind ``roots``; return captured input grads when ``capture``."""
+    if retain_graph is None:
+        retain_graph = create_graph
+    needed = _needed_nodes(roots, inputs) if inputs is not None else None
+    wanted = {_key(t) for t in inputs} if inputs is not None else None
+    captured: dict = {}
+    pending: dict[Node, list] = {}
+    heap: list = []
+
+    def deliver(target, output_nr, g: Tensor) -> None:
+        if output_nr is None:
+            _deliver_to_leaf(target, g, wanted, captured, capture, create_graph)
+            return
+        if needed is not None and target not in needed:
+            return
+        slots = pending.get(target)
+        if slots is None:
+            slots = pending[target] = [None] * len(target.out_meta)
+            heapq.heappush(heap, (-target.seq, id(target), target))
+        prev = slots[output_nr]
+        slots[output_nr] = g if prev is None else prev + g
+
+    prev_mode = STATE.enabled
+    STATE.enabled = create_graph
+    try:
+        for t, g in zip(roots, seeds):
+            if t.grad_fn is None:
+                deliver(t, None, g)
+            else:
+                deliver(t.grad_fn, t._output_nr, g)
+        while heap:
+            node = heapq.heappop(heap)[2]
+            grads = _output_grads(node, pending.pop(node), wanted, captured, capture)
+            if capture and needed is not None and not _has_needed_edge(node, needed, wanted):
+                continue
+            grad_inputs = _call_backward(node, grads)
+            if not retain_graph:
+                node._free()
+            for i, (edge, g) in enumerate(zip(node.edges, grad_inputs)):
+                if edge is None or g is None:
+                    continue
+                deliver(edge[0], edge[1], _fit(node, i, g))
+    finally:
+        STATE.enabled = prev_mode
+    return captured
+
+
+def _has_needed_edge(node: Node, needed: set, wanted: set) -> bool:
+    for edge in node.edges:
+        if edge is None:
+            continue
+        target, nr = edge
+        if (id(target) in wanted) if nr is None else (target in needed):
+            return True
+    return False
+
+
+def _output_grads(node: Node, grads: list, wanted, captured: dict, capture: bool) -> list:
+    """Run tensor hooks on a node's finished output grads; retain and capture them."""
+    if node._hooks:
+        for nr, hooks in node._hooks.items():
+            if grads[nr] is not None:
+                for hook in hooks:
+                    new = hook(grads[nr])
+                    if new is not None:
+                        grads[nr] = new
+    if node._retained:
+        for nr, ref in node._retained.items():
+            tensor = ref()
+            if tensor is not None and grads[nr] is not None:
+                tensor.grad = _accumulated(tensor.grad, grads[nr], STATE.enabled)
+    if wanted is not None:
+        for nr, g in enumerate(grads):
+            if (node, nr) in wanted and g is not None:
+                captured[(node, nr)] = g
+    return grads
+
+
+def _call_backward(node: Node, grads: list) -> tuple:
+    if node.materialize_grads:
+        grads = [
+            _make(np.zeros(shape, dtype)) if g is None else g
+            for g, (shape, dtype) in zip(grads, node.out_meta)
+        ]
+    result = node.fn.backward(node, *grads)
+    if not isinstance(result, tuple):
+        result = (result,)
+    if len(result) != len(node.edges):
+        raise RuntimeError(
+            f"function {node.name()} returned an incorrect number of gradients "
+            f"(expected {len(node.edges)}, got {len(result)})"
+        )
+    return result
+
+
+def _fit(node: Node, index: int, g) -> Tensor:
+    """Bring an input's gradient to the input's shape (undoing broadcasting) and dtype."""
+    if not isinstance(g, Tensor):
+        g = _make(np.asarray(g))
+    shape, dtype = node.input_meta[index]
+    if g._data.shape != shape:
+        from tapegrad.ops._broadcast import sum_to
+
+        g = sum_to(g, shape, what=f"gradient {index} of {node.name()}")
+    if g._data.dtype != dtype:
+        g = g.to(dtype)
+    return g
+
+
+def _deliver_to_leaf(leaf: Tensor, g: Tensor, wanted, captured, capture, create_graph) -> None:
+    if wanted is not None and id(leaf) not in wanted:
+        return
+    if leaf._hooks:
+        for hook in leaf._hooks:
+            new = hook(g)
+            if new is not None:
+                g = new
+    if capture:
+        prev = captured.get(id(leaf))
+        captured[id(leaf)] = g if prev is None else prev + g
+        return
+    leaf.grad = _accumulated(leaf.grad, g, create_graph)
+
+
+def _accumulated(current: Tensor | None, g: Tensor, create_graph: bool) -> Tensor:
+    """``.grad`` accumulation: in place when nothing records, recorded under create_graph."""
+    if create_graph or (current is not None and current._rg):
+        return g if current is None else current + g
+    if current is None:
+        # a fresh array: g may be shared with other leaves or with the caller's gradient
+        return _make(np.array(g._data, copy=True))
+    if current._data.shape != g._data.shape:
+        raise RuntimeError(
+            f"existing .grad of shape {tuple(current.shape)} does not match the new gradient "
+            f"of shape {tuple(g.shape)}"
+        )
+    current._data += g._data
+    return current

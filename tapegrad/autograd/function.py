@@ -1,0 +1,106 @@
+"""Function: the base class of every op, built-in or user-defined (torch.autograd.Function).
+
+``apply`` runs ``forward`` with recording off and, when grad mode is on and an input requires
+grad, records one Node that will run ``backward`` when the graph is replayed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tapegrad.autograd.grad_mode import STATE
+from tapegrad.autograd.node import SEQUENCE, Node
+from tapegrad.tensor import Tensor, _make
+
+
+class Function:
+    """Base class for ops with a hand-written gradient. Same as ``torch.autograd.Function``.
+
+    Subclass it with two static methods. ``forward(ctx, *inputs)`` computes the outputs;
+    ``backward(ctx, *grads)`` returns one gradient per forward input (``None`` where there
+    is none), written with tapegrad ops so that it can itself be differentiated.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> class Cube(tg.autograd.Function):
+        ...     @staticmethod
+        ...     def forward(ctx, x):
+        ...         ctx.save_for_backward(x)
+        ...         return x**3
+        ...     @staticmethod
+        ...     def backward(ctx, grad):
+        ...         (x,) = ctx.saved_tensors
+        ...         return grad * 3 * x**2
+        >>> x = tg.tensor([2.0], requires_grad=True)
+        >>> Cube.apply(x).backward(tg.ones(1))
+        >>> x.grad
+        tensor([12.])
+    """
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("a Function subclass must implement forward(ctx, ...)")
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise NotImplementedError("a Function subclass must implement backward(ctx, *grads)")
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        """Run the op on ``args`` and record it when any input requires grad."""
+        state = STATE
+        enabled = state.enabled
+        record = False
+        if enabled:
+            for arg in args:
+                if isinstance(arg, Tensor) and arg._rg:
+                    record = True
+                    break
+        ctx = Node(cls)
+        if record:
+            ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._rg for a in args)
+        state.enabled = False
+        try:
+            raw = cls.forward(ctx, *args, **kwargs)
+        finally:
+            state.enabled = enabled
+        raw_outputs = raw if isinstance(raw, tuple) else (raw,)
+        outputs = tuple(_wrap_output(o) for o in raw_outputs)
+        if record:
+            _record(ctx, args, outputs, raw_outputs)
+        return outputs if isinstance(raw, tuple) else outputs[0]
+
+
+def _wrap_output(value) -> Tensor:
+    if isinstance(value, Tensor):
+        return _make(value._data)
+    if type(value) is not np.ndarray:
+        value = np.asarray(value)
+    return _make(value)
+
+
+def _record(ctx: Node, args: tuple, outputs: tuple, raw_outputs: tuple) -> None:
+    """Connect ``ctx`` to the inputs' graph and make it the grad_fn of its outputs."""
+    edges = []
+    input_meta = []
+    for arg, needs in zip(args, ctx.needs_input_grad):
+        if not needs:
+            edges.append(None)
+            input_meta.append(None)
+            continue
+        node = arg.grad_fn
+        edges.append((arg, None) if node is None else (node, arg._output_nr))
+        input_meta.append((arg._data.shape, arg._data.dtype))
+    ctx.edges = tuple(edges)
+    ctx.input_meta = tuple(input_meta)
+    ctx.seq = next(SEQUENCE)
+    non_diff = ctx.non_differentiable
+    for nr, out in enumerate(outputs):
+        data = out._data
+        if data.dtype.kind == "f" and not any(data is nd for nd in non_diff):
+            out._rg = True
+            out.grad_fn = ctx
+            out._output_nr = nr
+    ctx.out_meta = tuple((o._data.shape, o._data.dtype) for o in outputs)
+    if ctx._to_save:
+        ctx._pack(outputs, raw_outputs)

@@ -1,0 +1,86 @@
+"""The thread-local grad-mode switch: no_grad, enable_grad, set_grad_enabled, is_grad_enabled.
+
+This switch is the only global autograd state; the graph itself lives in the tensors.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+
+
+class _GradState(threading.local):
+    enabled = True
+
+
+STATE = _GradState()
+
+
+def is_grad_enabled() -> bool:
+    """Return whether operations are being recorded. Same as ``torch.is_grad_enabled``."""
+    return STATE.enabled
+
+
+class _GradModeContext:
+    """Base of the grad-mode switches: a context manager that also decorates functions."""
+
+    _mode: bool
+
+    def __enter__(self):
+        self._prev = STATE.enabled
+        STATE.enabled = self._mode
+
+    def __exit__(self, *exc):
+        STATE.enabled = self._prev
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with self.__class__():
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(_GradModeContext):
+    """Do not record operations inside the block. Same as ``torch.no_grad``.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> x = tg.ones(2, requires_grad=True)
+        >>> with tg.no_grad():
+        ...     y = x * 2
+        >>> y.requires_grad
+        False
+    """
+
+    _mode = False
+
+
+class enable_grad(_GradModeContext):
+    """Record operations inside the block, even within ``no_grad``. Same as torch."""
+
+    _mode = True
+
+
+class set_grad_enabled(_GradModeContext):
+    """Switch recording on or off; takes effect at once or as a context. Same as torch."""
+
+    def __init__(self, mode: bool):
+        self._prev = STATE.enabled
+        self._mode = bool(mode)
+        STATE.enabled = self._mode
+
+    def __enter__(self):
+        pass
+
+    def __call__(self, fn):
+        STATE.enabled = self._prev
+        mode = self._mode
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with set_grad_enabled(mode):
+                return fn(*args, **kwargs)
+
+        return wrapper

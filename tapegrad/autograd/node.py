@@ -1,0 +1,199 @@
+"""Node: one recorded op. It is the ``ctx`` its Function sees and the ``grad_fn`` of its outputs.
+
+A node holds its input edges, what backward needs (saved values) and a sequence number; it
+never holds its output tensors, so graphs are freed as soon as the tensors that reach them are.
+"""
+
+from __future__ import annotations
+
+import itertools
+import weakref
+
+import numpy as np
+
+from tapegrad.tensor import Tensor, _make, _VersionCounter
+
+# Recording order. Every consumer of a tensor is recorded after it, so replaying nodes from the
+# highest seq down visits each node after all of its consumers. A counter is not graph state.
+SEQUENCE = itertools.count()
+
+_FREED_MESSAGE = (
+    "Trying to backward through the graph a second time (or directly access saved tensors "
+    "after they have already been freed) in {name}. Saved intermediate values of the graph are "
+    "freed when you call .backward() or autograd.grad(). Specify retain_graph=True if you need "
+    "to backward through the graph a second time or to access saved tensors after backward."
+)
+
+
+class Node:
+    """One op on the tape: the Function that ran, its input edges and its saved values.
+
+    ``edges[i]`` is ``(node, output_nr)`` for an input made by another op, ``(tensor, None)``
+    for a leaf that requires grad, or ``None`` when input ``i`` needs no gradient.
+    """
+
+    __slots__ = (
+        "__dict__",
+        "__weakref__",
+        "_freed",
+        "_hooks",
+        "_retained",
+        "_saved",
+        "_to_save",
+        "edges",
+        "fn",
+        "input_meta",
+        "materialize_grads",
+        "needs_input_grad",
+        "non_differentiable",
+        "out_meta",
+        "seq",
+    )
+
+    def __init__(self, fn: type):
+        self.fn = fn
+        self._to_save = ()
+        self._saved = None
+        self._freed = False
+        self._hooks = None
+        self._retained = None
+        self.materialize_grads = True
+        self.non_differentiable = ()
+        self.needs_input_grad = ()
+        self.edges = ()
+        self.input_meta = ()
+        self.out_meta = ()
+        self.seq = -1
+
+    # --- the ctx API of torch.autograd.Function --------------------------------------------
+
+    def save_for_backward(self, *values) -> None:
+        """Keep input Tensors or output arrays for backward. Same as torch's ctx method."""
+        self._to_save = values
+
+    def mark_non_differentiable(self, *outputs) -> None:
+        """Declare outputs (arrays or Tensors) that never carry a gradient."""
+        self.non_differentiable = tuple(o._data if isinstance(o, Tensor) else o for o in outputs)
+
+    def set_materialize_grads(self, value: bool) -> None:
+        """Whether backward gets zeros (True, default) or None for outputs that got no grad."""
+        self.materialize_grads = value
+
+    @property
+    def saved_tensors(self) -> tuple:
+        """The saved values as Tensors, outputs reconnected to this node's graph."""
+        if self._freed:
+            raise RuntimeError(_FREED_MESSAGE.format(name=self.name()))
+        if self._saved is None:
+            return ()
+        return tuple(self._unpack(i, entry) for i, entry in enumerate(self._saved))
+
+    def _pack(self, outputs: tuple, raw_outputs: tuple) -> None:
+        """Turn what forward asked to save into entries whose in-place changes can be detected.
+
+        An input Tensor is kept with its version; an output array with its output number and a
+        version counter shared with the output tensor; a Python scalar or None as it is.
+        """
+        entries = []
+        for value in self._to_save:
+            if isinstance(value, Tensor):
+                entries.append(("input", value, value._version))
+            elif isinstance(value, (np.ndarray, np.generic)):
+                entries.append(self._pack_array(value, outputs, raw_outputs))
+            else:
+                entries.append(("const", value, None))
+        self._saved = tuple(entries)
+        self._to_save = ()
+
+    def _pack_array(self, value, outputs: tuple, raw_outputs: tuple) -> tuple:
+        """An output array (matched by identity, before or after wrapping) or a constant."""
+        for nr, (out, raw) in enumerate(zip(outputs, raw_outputs)):
+            if value is out._data or value is raw:
+                if out._vc is None:  # a counter to watch for in-place writes to it
+                    out._vc = _VersionCounter()
+                return ("output", (out._data, nr), out._vc)
+        return ("const", _make(np.asarray(value)), None)
+
+    def _unpack(self, index: int, entry: tuple):
+        kind, value, version = entry
+        if kind == "const":
+            return value
+        if kind == "input":
+            if value._version != version:
+                raise RuntimeError(_modified_message(self, index, version, value._version))
+            return value
+        if version.value != 0:
+            raise RuntimeError(_modified_message(self, index, 0, version.value))
+        array, nr = value
+        return _make(array, array.dtype.kind == "f", self, nr)
+
+    def _free(self) -> None:
+        self._saved = None
+        self._freed = True
+
+    # --- graph introspection, as torch's grad_fn -------------------------------------------
+
+    def name(self) -> str:
+        """The op's name in the graph, e.g. ``MulBackward0``. Same as torch's grad_fn.name()."""
+        return getattr(self.fn, "graph_name", self.fn.__name__) + "Backward0"
+
+    @property
+    def next_functions(self) -> tuple:
+        """``(grad_fn, output_nr)`` per input; leaves appear as AccumulateGrad. As torch."""
+        result = []
+        for edge in self.edges:
+            if edge is None:
+                result.append((None, 0))
+            elif edge[1] is None:
+                result.append((AccumulateGrad(edge[0]), 0))
+            else:
+                result.append(edge)
+        return tuple(result)
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {id(self):#x}>"
+
+    # --- per-output hooks and retained grads, set through the output tensors ----------------
+
+    def _output_hooks(self, output_nr: int) -> list:
+        if self._hooks is None:
+            self._hooks = {}
+        return self._hooks.setdefault(output_nr, [])
+
+    def _retain_output(self, output_nr: int, tensor: Tensor) -> None:
+        if self._retained is None:
+            self._retained = {}
+        self._retained[output_nr] = weakref.ref(tensor)
+
+    def _retains(self, output_nr: int, tensor: Tensor) -> bool:
+        ref = self._retained and self._retained.get(output_nr)
+        return ref is not None and ref() is tensor
+
+
+class AccumulateGrad:
+    """The node torch shows for a leaf in ``next_functions``; ``.variable`` is the leaf."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable: Tensor):
+        self.variable = variable
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    next_functions = ()
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, AccumulateGrad) and other.variable is self.variable
+
+    def __hash__(self) -> int:
+        return id(self.variable)
+
+
+def _modified_message(node: Node, index: int, saved: int, now: int) -> str:
+    return (
+        "one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: saved tensor {index} of {node.name()} is at version {now}; expected version "
+        f"{saved} instead. Clone it before the in-place operation, or do the operation out of "
+        "place."
+    )

@@ -1,0 +1,26 @@
+"""Undoing broadcasting: the one place a gradient is summed back to its input's shape."""
+
+from __future__ import annotations
+
+from tapegrad.tensor import Tensor
+
+
+def sum_to(grad: Tensor, shape: tuple, what: str = "gradient") -> Tensor:
+    """Sum ``grad`` over the dimensions that broadcasting added or stretched to reach ``shape``.
+
+    Written with the registered ``sum`` op, so it is recorded under ``create_graph``.
+    """
+    from tapegrad.ops.reduction import sum as sum_
+
+    g_shape = grad._data.shape
+    lead = len(g_shape) - len(shape)
+    if lead < 0 or any(s != 1 and s != g for s, g in zip(shape, g_shape[lead:])):
+        raise RuntimeError(f"{what} has shape {g_shape}, which cannot be summed to shape {shape}")
+    dims = tuple(range(lead)) + tuple(
+        lead + i for i, s in enumerate(shape) if s == 1 and g_shape[lead + i] != 1
+    )
+    if dims:
+        grad = sum_(grad, dims, keepdim=True)
+    if lead:
+        grad = grad.reshape(shape)
+    return grad

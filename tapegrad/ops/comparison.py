@@ -1,0 +1,132 @@
+"""Comparisons and logical ops: bool results that never require grad."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tapegrad.ops._args import arr, operands, plain_binary
+from tapegrad.ops.registry import register
+from tapegrad.tensor import Tensor, _make
+
+
+def _compare(fn, input, other, name: str) -> Tensor:
+    x, y = operands(input, other, name)
+    return plain_binary(fn, x, y, name)
+
+
+@register(method=True, dunders=("__eq__",), differentiable=False)
+def eq(input, other) -> Tensor:
+    """Elementwise ``input == other``. Same as ``torch.eq``."""
+    return _compare(np.equal, input, other, "eq")
+
+
+@register(method=True, dunders=("__ne__",), differentiable=False)
+def ne(input, other) -> Tensor:
+    """Elementwise ``input != other``. Same as ``torch.ne``."""
+    return _compare(np.not_equal, input, other, "ne")
+
+
+@register(method=True, dunders=("__lt__",), differentiable=False)
+def lt(input, other) -> Tensor:
+    """Elementwise ``input < other``. Same as ``torch.lt``."""
+    return _compare(np.less, input, other, "lt")
+
+
+@register(method=True, dunders=("__le__",), differentiable=False)
+def le(input, other) -> Tensor:
+    """Elementwise ``input <= other``. Same as ``torch.le``."""
+    return _compare(np.less_equal, input, other, "le")
+
+
+@register(method=True, dunders=("__gt__",), differentiable=False)
+def gt(input, other) -> Tensor:
+    """Elementwise ``input > other``. Same as ``torch.gt``."""
+    return _compare(np.greater, input, other, "gt")
+
+
+@register(method=True, dunders=("__ge__",), differentiable=False)
+def ge(input, other) -> Tensor:
+    """Elementwise ``input >= other``. Same as ``torch.ge``."""
+    return _compare(np.greater_equal, input, other, "ge")
+
+
+@register(method=True, differentiable=False)
+def isnan(input: Tensor) -> Tensor:
+    """True where an element is NaN. Same as ``torch.isnan``."""
+    return _make(np.isnan(input._data))
+
+
+@register(method=True, differentiable=False)
+def isinf(input: Tensor) -> Tensor:
+    """True where an element is +inf or -inf. Same as ``torch.isinf``."""
+    return _make(np.isinf(input._data))
+
+
+@register(method=True, differentiable=False)
+def isfinite(input: Tensor) -> Tensor:
+    """True where an element is neither NaN nor infinite. Same as ``torch.isfinite``."""
+    return _make(np.isfinite(input._data))
+
+
+@register(method=True, differentiable=False)
+def allclose(input, other, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
+    """Whether all elements are close: ``|a - b| <= atol + rtol * |b|``. Same as torch."""
+    return bool(np.allclose(arr(input), arr(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+@register(method=True, differentiable=False)
+def isclose(
+    input, other, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
+) -> Tensor:
+    """Elementwise closeness, as in ``allclose``. Same as ``torch.isclose``."""
+    return _make(np.isclose(arr(input), arr(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+@register(method=True, differentiable=False)
+def equal(input: Tensor, other: Tensor) -> bool:
+    """Whether both tensors have the same shape and elements. Same as ``torch.equal``."""
+    return input.shape == other.shape and bool(np.array_equal(arr(input), arr(other)))
+
+
+@register(method=True, dunders=("__and__", "__rand__"), differentiable=False)
+def bitwise_and(input, other) -> Tensor:
+    """Elementwise AND of bool or integer tensors (``&``). Same as ``torch.bitwise_and``."""
+    return _compare(np.bitwise_and, input, other, "bitwise_and")
+
+
+@register(method=True, dunders=("__or__", "__ror__"), differentiable=False)
+def bitwise_or(input, other) -> Tensor:
+    """Elementwise OR of bool or integer tensors (``|``). Same as ``torch.bitwise_or``."""
+    return _compare(np.bitwise_or, input, other, "bitwise_or")
+
+
+@register(method=True, dunders=("__xor__", "__rxor__"), differentiable=False)
+def bitwise_xor(input, other) -> Tensor:
+    """Elementwise XOR of bool or integer tensors (``^``). Same as ``torch.bitwise_xor``."""
+    return _compare(np.bitwise_xor, input, other, "bitwise_xor")
+
+
+@register(method=True, dunders=("__invert__",), differentiable=False)
+def bitwise_not(input: Tensor) -> Tensor:
+    """Elementwise NOT of a bool or integer tensor (``~``). Same as ``torch.bitwise_not``."""
+    if input._data.dtype.kind == "f":
+        raise TypeError(f"bitwise_not: expected a bool or integer tensor, got {input.dtype}")
+    return _make(np.invert(input._data))
+
+
+@register(method=True, differentiable=False)
+def logical_and(input, other) -> Tensor:
+    """Elementwise logical AND (nonzero is True). Same as ``torch.logical_and``."""
+    return _make(np.logical_and(arr(input), arr(other)))
+
+
+@register(method=True, differentiable=False)
+def logical_or(input, other) -> Tensor:
+    """Elementwise logical OR (nonzero is True). Same as ``torch.logical_or``."""
+    return _make(np.logical_or(arr(input), arr(other)))
+
+
+@register(method=True, differentiable=False)
+def logical_not(input: Tensor) -> Tensor:
+    """Elementwise logical NOT (nonzero is True). Same as ``torch.logical_not``."""
+    return _make(np.logical_not(input._data))

@@ -1,0 +1,74 @@
+"""Shape ops: reshape/view, expand, squeeze, transpose, permute, cat/stack/split and friends.
+
+Most are views of the input's memory, as in torch; their gradients reshape or sum back.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tapegrad.autograd.function import Function
+from tapegrad.ops._args import shape_args
+from tapegrad.ops.registry import register
+from tapegrad.tensor import Tensor
+
+
+class Reshape(Function):
+    """x with a new shape of the same number of elements."""
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.x_shape = x._data.shape
+        return x._data.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.reshape(ctx.x_shape), None
+
+
+@register(Reshape, method=True)
+def reshape(input: Tensor, *shape) -> Tensor:
+    """Return the same elements in a new shape; one dim may be -1. Same as ``torch.reshape``."""
+    shape = shape_args(shape, "reshape")
+    try:
+        return Reshape.apply(input, shape)
+    except ValueError:
+        raise RuntimeError(
+            f"reshape: shape {list(shape)} is invalid for input of size {input._data.size} "
+            f"(shape {tuple(input._data.shape)})"
+        ) from None
+
+
+class Expand(Function):
+    """x broadcast to a larger shape (a read-only view)."""
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        return np.broadcast_to(x._data, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, None  # the engine sums the broadcast dims back
+
+
+@register(Expand, method=True)
+def expand(input: Tensor, *sizes) -> Tensor:
+    """Broadcast to ``sizes`` without copying; -1 keeps a dim. Same as ``torch.Tensor.expand``."""
+    sizes = shape_args(sizes, "expand")
+    x_shape = input._data.shape
+    lead = len(sizes) - len(x_shape)
+    if lead < 0:
+        raise RuntimeError(
+            f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal to "
+            f"the number of dimensions in the tensor ({len(x_shape)})"
+        )
+    shape = tuple(x_shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
+    if shape == x_shape:
+        return input
+    try:
+        return Expand.apply(input, shape)
+    except ValueError:
+        raise RuntimeError(
+            f"expand: the expanded size {list(sizes)} must match the existing size "
+            f"{tuple(x_shape)} at each non-singleton dimension"
+        ) from None

@@ -1,0 +1,37 @@
+"""The op table: one OpCase per registered op, merged from one file per op family.
+
+tests/ops/test_registry.py requires the names here and in ``tapegrad.ops.REGISTRY`` to be
+the same set, so a new op cannot skip its gradient check.
+"""
+
+from __future__ import annotations
+
+from tests.opdb import (
+    arithmetic,
+    comparison,
+    conversion,
+    elementwise,
+    indexing,
+    linalg,
+    reduction,
+    shape,
+)
+from tests.opdb.cases import OpCase, Sample
+
+OPDB: dict[str, OpCase] = {}
+for _family in (
+    arithmetic,
+    comparison,
+    conversion,
+    elementwise,
+    indexing,
+    linalg,
+    reduction,
+    shape,
+):
+    for _case in _family.CASES:
+        if _case.name in OPDB:
+            raise ValueError(f"op {_case.name!r} has two cases in tests/opdb")
+        OPDB[_case.name] = _case
+
+__all__ = ["OPDB", "OpCase", "Sample"]

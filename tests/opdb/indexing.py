@@ -1,0 +1,3 @@
+"""Op table rows: indexing (tapegrad/ops/indexing.py)."""
+
+CASES = []

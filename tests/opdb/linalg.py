@@ -1,0 +1,3 @@
+"""Op table rows: linalg (tapegrad/ops/linalg.py)."""
+
+CASES = []
