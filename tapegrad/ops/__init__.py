@@ -5,6 +5,8 @@ from tapegrad.ops import (
     comparison,
     conversion,
     elementwise,
+    indexing,
+    linalg,
     reduction,
     shape,
 )

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from tapegrad.autograd.function import Function
-from tapegrad.ops._args import shape_args
+from tapegrad.ops._args import dim_index, dims_tuple, shape_args
 from tapegrad.ops.registry import register
 from tapegrad.tensor import Tensor
 
@@ -72,3 +72,62 @@ def expand(input: Tensor, *sizes) -> Tensor:
             f"expand: the expanded size {list(sizes)} must match the existing size "
             f"{tuple(x_shape)} at each non-singleton dimension"
         ) from None
+
+
+class Permute(Function):
+    """x with its dims reordered (a view)."""
+
+    @staticmethod
+    def forward(ctx, x, dims):
+        ctx.dims = dims
+        return np.transpose(x._data, dims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.permute(*np.argsort(ctx.dims).tolist()), None
+
+
+@register(Permute, method=True)
+def permute(input: Tensor, *dims) -> Tensor:
+    """Reorder the dims: output dim i is input dim ``dims[i]``. Same as ``torch.permute``."""
+    dims = shape_args(dims, "permute")
+    ndim = input._data.ndim
+    if len(dims) != ndim:
+        raise RuntimeError(
+            f"permute: number of dims don't match: input has {ndim} dims, got dims {list(dims)}"
+        )
+    axes = tuple(dim_index(d, ndim, "permute") for d in dims)
+    if len(set(axes)) != ndim:
+        raise RuntimeError(f"permute: repeated dim in {list(dims)}")
+    return Permute.apply(input, axes)
+
+
+@register(method=True)
+def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
+    """Swap two dims (a view). Same as ``torch.transpose``."""
+    ndim = input._data.ndim
+    axes = list(range(ndim))
+    d0, d1 = dim_index(dim0, ndim, "transpose"), dim_index(dim1, ndim, "transpose")
+    if ndim < 2:
+        return input
+    axes[d0], axes[d1] = axes[d1], axes[d0]
+    return permute(input, axes)
+
+
+@register(method=True)
+def unsqueeze(input: Tensor, dim: int) -> Tensor:
+    """Insert a dim of size 1 at ``dim`` (negative counts from the end). As torch."""
+    shape = list(input._data.shape)
+    shape.insert(dim_index(dim, len(shape) + 1, "unsqueeze"), 1)
+    return reshape(input, shape)
+
+
+@register(method=True)
+def squeeze(input: Tensor, dim=None) -> Tensor:
+    """Remove dims of size 1 (all, or those in ``dim`` that are 1). Same as ``torch.squeeze``."""
+    shape = input._data.shape
+    dims = dims_tuple(dim, len(shape), "squeeze")
+    if dims is None:
+        dims = tuple(range(len(shape)))
+    kept = [s for i, s in enumerate(shape) if not (i in dims and s == 1)]
+    return input if len(kept) == len(shape) else reshape(input, kept)

@@ -32,3 +32,40 @@ CASES = [
         torch=lambda x, *s: x.expand(*s),
     ),
 ]
+CASES += [
+    OpCase(
+        "permute",
+        [Sample((T((2, 3, 4)), 2, 0, 1)), Sample((T((2, 3)), (-1, 0))), Sample((T(()),), id="0-d")],
+        ref=lambda x, *d: np.transpose(x, d[0] if len(d) == 1 else (d or None)),
+    ),
+    OpCase(
+        "transpose",
+        [Sample((T((2, 3, 4)), 0, 2)), Sample((T((2, 3)), -1, -2)), Sample((T((3,)), 0, -1))],
+        ref=lambda x, a, b: np.swapaxes(x, a, b),
+    ),
+    OpCase(
+        "unsqueeze",
+        [Sample((T((2, 3)), 0)), Sample((T((2, 3)), -1)), Sample((T(()), 0))],
+        ref=lambda x, d: np.expand_dims(x, d),
+    ),
+    OpCase(
+        "squeeze",
+        [
+            Sample((T((2, 1, 3, 1)),)),
+            Sample((T((2, 1, 3)), 1)),
+            Sample((T((2, 1, 1)), (-1, 1))),
+            Sample((T((2, 3)), 0), id="non-1 dim kept"),
+            Sample((T(()),)),
+        ],
+        ref=lambda x, d=None: (
+            np.squeeze(
+                x,
+                tuple(
+                    i for i in np.atleast_1d(range(x.ndim) if d is None else d) if x.shape[i] == 1
+                ),
+            )
+            if x.ndim
+            else x
+        ),
+    ),
+]
