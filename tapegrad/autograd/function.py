@@ -48,35 +48,37 @@ class Function:
     @classmethod
     def apply(cls, *args, **kwargs):
         """Run the op on ``args`` and record it when any input requires grad."""
-        state = STATE
-        enabled = state.enabled
-        record = False
-        if enabled:
+        if STATE.enabled:
             for arg in args:
                 if isinstance(arg, Tensor) and arg._rg:
-                    record = True
-                    break
-        ctx = Node(cls)
-        if record:
-            ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._rg for a in args)
-        state.enabled = False
-        try:
-            raw = cls.forward(ctx, *args, **kwargs)
-        finally:
-            state.enabled = enabled
-        raw_outputs = raw if isinstance(raw, tuple) else (raw,)
-        outputs = tuple(_wrap_output(o) for o in raw_outputs)
-        if record:
-            _record(ctx, args, outputs, raw_outputs)
-        return outputs if isinstance(raw, tuple) else outputs[0]
+                    return _apply_recorded(cls, args, kwargs)
+        # Nothing to record (the hot path of every backward formula): no bookkeeping at all.
+        raw = cls.forward(Node(cls), *args, **kwargs)
+        if type(raw) is tuple:
+            return tuple(_wrap_output(o) for o in raw)
+        return _wrap_output(raw)
+
+
+def _apply_recorded(cls, args: tuple, kwargs: dict):
+    ctx = Node(cls)
+    ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._rg for a in args)
+    STATE.enabled = False  # a user forward that calls tapegrad ops must not record them
+    try:
+        raw = cls.forward(ctx, *args, **kwargs)
+    finally:
+        STATE.enabled = True
+    raw_outputs = raw if type(raw) is tuple else (raw,)
+    outputs = tuple(_wrap_output(o) for o in raw_outputs)
+    _record(ctx, args, outputs, raw_outputs)
+    return outputs if type(raw) is tuple else outputs[0]
 
 
 def _wrap_output(value) -> Tensor:
+    if type(value) is np.ndarray:
+        return _make(value)
     if isinstance(value, Tensor):
         return _make(value._data)
-    if type(value) is not np.ndarray:
-        value = np.asarray(value)
-    return _make(value)
+    return _make(np.asarray(value))
 
 
 def _record(ctx: Node, args: tuple, outputs: tuple, raw_outputs: tuple) -> None:

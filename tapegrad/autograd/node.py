@@ -32,38 +32,22 @@ class Node:
     for a leaf that requires grad, or ``None`` when input ``i`` needs no gradient.
     """
 
-    __slots__ = (
-        "__dict__",
-        "__weakref__",
-        "_freed",
-        "_hooks",
-        "_retained",
-        "_saved",
-        "_to_save",
-        "edges",
-        "fn",
-        "input_meta",
-        "materialize_grads",
-        "needs_input_grad",
-        "non_differentiable",
-        "out_meta",
-        "seq",
-    )
+    # Class-level defaults: a node is made for every op call, so __init__ sets one attribute.
+    _to_save = ()
+    _saved = None
+    _freed = False
+    _hooks = None
+    _retained = None
+    materialize_grads = True
+    non_differentiable = ()
+    needs_input_grad = ()
+    edges = ()
+    input_meta = ()
+    out_meta = ()
+    seq = -1
 
     def __init__(self, fn: type):
         self.fn = fn
-        self._to_save = ()
-        self._saved = None
-        self._freed = False
-        self._hooks = None
-        self._retained = None
-        self.materialize_grads = True
-        self.non_differentiable = ()
-        self.needs_input_grad = ()
-        self.edges = ()
-        self.input_meta = ()
-        self.out_meta = ()
-        self.seq = -1
 
     # --- the ctx API of torch.autograd.Function --------------------------------------------
 
