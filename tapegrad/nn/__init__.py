@@ -1,0 +1,4 @@
+"""tg.nn: modules, layers, losses, init and functional, interchangeable with torch.nn."""
+
+from tapegrad.nn.modules import Module, ModuleDict, ModuleList, Sequential
+from tapegrad.nn.parameter import Parameter
