@@ -57,6 +57,7 @@ from tapegrad.dtypes import (
 from tapegrad.ops import *  # noqa: F403 - every registered op, as tg.<name>
 from tapegrad.ops import inplace as _inplace
 from tapegrad.random import Generator, initial_seed, manual_seed
+from tapegrad.serialization import load, save
 from tapegrad.tensor import Size, Tensor, device
 
 __version__ = "0.1.0"

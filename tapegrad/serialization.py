@@ -1,0 +1,262 @@
+"""save/load: tensors, state dicts and optimizer state in a format that runs no code on load.
+
+A file is a zip (numpy's ``.npz``) of plain arrays plus one JSON document describing how they
+fit together (dicts, lists, tuples, numbers, strings, tensors). Loading uses
+``allow_pickle=False``, so a file can never execute anything.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import zipfile
+from collections import OrderedDict
+
+import numpy as np
+
+from tapegrad.tensor import Tensor, _make
+
+FORMAT = "tapegrad.save"
+VERSION = 1
+_META = "__tapegrad__.json"  # the archive member holding the structure
+_MAX_DEPTH = 100
+
+
+class SerializationError(RuntimeError):
+    """A file that is not a tapegrad save, is damaged, or describes something impossible."""
+
+
+def save(obj, f) -> None:
+    """Write ``obj`` (tensors, arrays, numbers, strings, None, and dicts/lists/tuples of them).
+
+    Same as ``torch.save``. Writing to a path is atomic: the data goes to a temporary file
+    beside the target, which then replaces it, so a crash never leaves a half-written file.
+    """
+    arrays: dict[str, np.ndarray] = {}
+    structure = _encode(obj, arrays, {}, 0)
+    meta = json.dumps({"format": FORMAT, "version": VERSION, "root": structure})
+    if isinstance(f, (str, os.PathLike)):
+        _save_atomic(os.fspath(f), arrays, meta)
+    else:
+        _write_archive(f, arrays, meta)
+
+
+def _save_atomic(path: str, arrays: dict, meta: str) -> None:
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tapegrad-", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            _write_archive(handle, arrays, meta)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def _write_archive(handle, arrays: dict, meta: str) -> None:
+    with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_STORED) as archive:
+        for key, array in arrays.items():
+            buffer = io.BytesIO()
+            np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
+            archive.writestr(f"{key}.npy", buffer.getvalue())
+        archive.writestr(_META, meta)
+
+
+def _encode(obj, arrays: dict, memo: dict, depth: int):
+    """Turn ``obj`` into JSON-able data; arrays go to ``arrays`` under generated keys."""
+    if depth > _MAX_DEPTH:
+        raise ValueError(f"save: structure nested deeper than {_MAX_DEPTH} levels")
+    if obj is None or isinstance(obj, (bool, str)):
+        return obj
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        value = float(obj)
+        return value if np.isfinite(value) else {"__float__": repr(value)}
+    if isinstance(obj, Tensor):
+        return _encode_array(obj, obj._data, arrays, memo, _tensor_kind(obj), obj.requires_grad)
+    if isinstance(obj, np.ndarray):
+        return _encode_array(obj, obj, arrays, memo, "ndarray", False)
+    if isinstance(obj, dict):
+        items = [
+            [_encode(k, arrays, memo, depth + 1), _encode(v, arrays, memo, depth + 1)]
+            for k, v in obj.items()
+        ]
+        return {"__dict__": items, "ordered": isinstance(obj, OrderedDict)}
+    if isinstance(obj, (list, tuple)):
+        values = [_encode(v, arrays, memo, depth + 1) for v in obj]
+        return values if isinstance(obj, list) else {"__tuple__": values}
+    raise TypeError(
+        f"save: cannot store an object of type {type(obj).__name__}; tapegrad saves tensors, "
+        "arrays, numbers, strings, None and dicts/lists/tuples of them (no code)"
+    )
+
+
+def _tensor_kind(t: Tensor) -> str:
+    from tapegrad.nn.parameter import Parameter
+
+    return "parameter" if isinstance(t, Parameter) else "tensor"
+
+
+def _encode_array(obj, array: np.ndarray, arrays: dict, memo: dict, kind: str, grad: bool):
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"save: arrays of dtype {array.dtype} are not supported")
+    key = memo.get(id(obj))
+    if key is None:
+        key = memo[id(obj)] = f"a{len(arrays)}"
+        arrays[key] = array
+    return {"__array__": key, "kind": kind, "requires_grad": grad}
+
+
+def load(f, map_location=None, weights_only: bool = True, mmap=None):
+    """Read what ``save`` wrote. Same as ``torch.load``; it never runs code from the file.
+
+    Raises:
+        SerializationError: for a file that is not a tapegrad save, is truncated or damaged,
+            or whose description does not match its arrays.
+    """
+    if map_location is not None and str(map_location) != "cpu":
+        from tapegrad.tensor import device
+
+        device(map_location)
+    name = os.fspath(f) if isinstance(f, (str, os.PathLike)) else getattr(f, "name", "<stream>")
+    try:
+        archive = zipfile.ZipFile(f)
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise SerializationError(
+            f"load: {name} is not a tapegrad save file (not a zip archive: {error})"
+        ) from None
+    with archive:
+        meta = _read_meta(archive, name)
+        loaded: dict[str, object] = {}
+        return _decode(meta["root"], archive, loaded, name, 0)
+
+
+def _read_meta(archive: zipfile.ZipFile, name: str) -> dict:
+    try:
+        raw = archive.read(_META)
+    except KeyError:
+        raise SerializationError(
+            f"load: {name} has no {_META}; it was not written by tapegrad.save"
+        ) from None
+    except (zipfile.BadZipFile, OSError, EOFError) as error:
+        raise SerializationError(f"load: {name} is damaged: {error}") from None
+    try:
+        meta = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise SerializationError(f"load: {name} has an unreadable description: {error}") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT or "root" not in meta:
+        raise SerializationError(f"load: {name} is not a tapegrad save file")
+    if meta.get("version") != VERSION:
+        raise SerializationError(
+            f"load: {name} has format version {meta.get('version')!r}; this tapegrad reads "
+            f"version {VERSION}"
+        )
+    return meta
+
+
+def _decode(node, archive, loaded: dict, name: str, depth: int):
+    if depth > _MAX_DEPTH:
+        raise SerializationError(f"load: {name} nests deeper than {_MAX_DEPTH} levels")
+    if node is None or isinstance(node, (bool, int, float, str)):
+        return node
+    if isinstance(node, list):
+        return [_decode(v, archive, loaded, name, depth + 1) for v in node]
+    if not isinstance(node, dict):
+        raise SerializationError(f"load: {name} has an unknown entry {node!r:.80}")
+    if "__float__" in node:
+        return _special_float(node["__float__"], name)
+    if "__tuple__" in node:
+        return tuple(_decode(v, archive, loaded, name, depth + 1) for v in node["__tuple__"])
+    if "__dict__" in node:
+        pairs = [
+            (
+                _hashable(_decode(k, archive, loaded, name, depth + 1), name),
+                _decode(v, archive, loaded, name, depth + 1),
+            )
+            for k, v in _pairs(node["__dict__"], name)
+        ]
+        return OrderedDict(pairs) if node.get("ordered") else dict(pairs)
+    if "__array__" in node:
+        return _decode_array(node, archive, loaded, name)
+    raise SerializationError(f"load: {name} has an unknown entry {node!r:.80}")
+
+
+def _pairs(items, name: str) -> list:
+    if not isinstance(items, list) or not all(isinstance(p, list) and len(p) == 2 for p in items):
+        raise SerializationError(f"load: {name} has a malformed mapping")
+    return items
+
+
+def _hashable(key, name: str):
+    if isinstance(key, (list, dict)):
+        raise SerializationError(f"load: {name} has a mapping key that is not hashable")
+    return key
+
+
+def _special_float(text, name: str) -> float:
+    if text not in ("nan", "inf", "-inf"):
+        raise SerializationError(f"load: {name} has an invalid float {text!r:.40}")
+    return float(text)
+
+
+def _decode_array(node: dict, archive, loaded: dict, name: str):
+    key, kind = node["__array__"], node.get("kind")
+    if not isinstance(key, str) or kind not in ("tensor", "parameter", "ndarray"):
+        raise SerializationError(f"load: {name} has a malformed array entry")
+    if key not in loaded:
+        loaded[key] = _read_array(archive, key, name)
+    array = loaded[key]
+    if kind == "ndarray":
+        return array
+    if kind == "parameter":
+        from tapegrad.nn.parameter import Parameter
+
+        return Parameter(_make(array), requires_grad=bool(node.get("requires_grad")))
+    t = _make(array)
+    if node.get("requires_grad") and array.dtype.kind == "f":
+        t.requires_grad_(True)
+    return t
+
+
+def _read_array(archive: zipfile.ZipFile, key: str, name: str) -> np.ndarray:
+    member = f"{key}.npy"
+    try:
+        info = archive.getinfo(member)
+        with archive.open(info) as handle:
+            version = np.lib.format.read_magic(handle)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
+            else:
+                shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
+            if dtype.hasobject or dtype.kind not in "biuf":
+                raise SerializationError(f"load: {name}: array {key} has dtype {dtype}")
+            declared = dtype.itemsize
+            for s in shape:
+                declared *= s
+            # bound what numpy will allocate by what the file can possibly hold
+            available = min(info.file_size, _archive_size(archive))
+            if declared > available:
+                raise SerializationError(
+                    f"load: {name}: array {key} declares shape {shape} ({declared} bytes) but "
+                    f"the file holds at most {available} bytes: it is truncated or forged"
+                )
+        with archive.open(info) as handle:
+            return np.lib.format.read_array(handle, allow_pickle=False)
+    except KeyError:
+        raise SerializationError(f"load: {name} is missing array {key}") from None
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
+        raise SerializationError(f"load: {name}: array {key} is damaged: {error}") from None
+
+
+def _archive_size(archive: zipfile.ZipFile) -> int:
+    handle = archive.fp
+    position = handle.tell()
+    size = handle.seek(0, os.SEEK_END)
+    handle.seek(position)
+    return size
