@@ -13,6 +13,10 @@ from tests.opdb import (
     elementwise,
     indexing,
     linalg,
+    nn_activation,
+    nn_conv,
+    nn_loss,
+    nn_norm,
     reduction,
     shape,
 )
@@ -26,6 +30,10 @@ for _family in (
     elementwise,
     indexing,
     linalg,
+    nn_activation,
+    nn_conv,
+    nn_loss,
+    nn_norm,
     reduction,
     shape,
 ):

@@ -1,0 +1,5 @@
+"""nn sparse layers."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

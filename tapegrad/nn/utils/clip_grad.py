@@ -1,0 +1,5 @@
+"""nn.utils clip_grad."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Op table rows: nn_loss."""
+
+CASES = []

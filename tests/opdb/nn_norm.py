@@ -1,0 +1,3 @@
+"""Op table rows: nn_norm."""
+
+CASES = []
