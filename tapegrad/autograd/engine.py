@@ -186,6 +186,8 @@ def _run(roots, seeds, retain_graph, create_graph, inputs, capture: bool) -> dic
             if capture and needed is not None and not _has_needed_edge(node, needed, wanted):
                 continue
             grad_inputs = _call_backward(node, grads)
+            for tracer in STATE.tracers:
+                tracer.on_backward(node, grads, grad_inputs)
             if not retain_graph:
                 node._free()
             for i, (edge, g) in enumerate(zip(node.edges, grad_inputs)):

@@ -106,3 +106,8 @@ def _record(ctx: Node, args: tuple, outputs: tuple, raw_outputs: tuple) -> None:
     ctx.out_meta = tuple((o._data.shape, o._data.dtype) for o in outputs)
     if ctx._to_save:
         ctx._pack(outputs, raw_outputs)
+    state = STATE
+    if state.module_stack:
+        ctx.modules = tuple(state.module_stack)
+    for tracer in state.tracers:
+        tracer.on_record(ctx, args, outputs)

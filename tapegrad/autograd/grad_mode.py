@@ -1,6 +1,6 @@
 """The thread-local grad-mode switch: no_grad, enable_grad, set_grad_enabled, is_grad_enabled.
 
-This switch is the only global autograd state; the graph itself lives in the tensors.
+This per-thread state is the only global autograd state; the graph itself lives in the tensors.
 """
 
 from __future__ import annotations
@@ -10,7 +10,13 @@ import threading
 
 
 class _GradState(threading.local):
+    """Per-thread autograd state: grad mode, the running nn modules, and active tracers."""
+
     enabled = True
+
+    def __init__(self):
+        self.module_stack: list = []  # modules whose forward is running, innermost last
+        self.tracers: list = []  # tape observers (tg.viz.trace); empty means no cost
 
 
 STATE = _GradState()

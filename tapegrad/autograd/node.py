@@ -45,6 +45,7 @@ class Node:
     input_meta = ()
     out_meta = ()
     seq = -1
+    modules = ()  # the nn modules whose forward was running when this op was recorded
 
     def __init__(self, fn: type):
         self.fn = fn

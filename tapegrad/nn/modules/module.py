@@ -6,28 +6,17 @@ it, so ``parameters()``, ``state_dict()`` and ``to()`` find it, exactly as in to
 
 from __future__ import annotations
 
-import threading
 from collections import OrderedDict, namedtuple
 from collections.abc import Callable, Iterator
 
 import numpy as np
 
 from tapegrad import dtypes
-from tapegrad.autograd.grad_mode import no_grad
+from tapegrad.autograd.grad_mode import STATE, no_grad
 from tapegrad.nn.parameter import Parameter
 from tapegrad.tensor import Tensor, _make, device
 
 _IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
-
-
-class _CallStack(threading.local):
-    """The modules whose ``__call__`` is running, innermost last (read by tg.viz.trace)."""
-
-    def __init__(self):
-        self.modules: list = []
-
-
-CALL_STACK = _CallStack()
 
 
 class Module:
@@ -64,11 +53,12 @@ class Module:
             result = hook(self, args)
             if result is not None:
                 args = result if isinstance(result, tuple) else (result,)
-        CALL_STACK.modules.append(self)
+        stack = STATE.module_stack  # recorded ops remember it: tg.viz groups them by module
+        stack.append(self)
         try:
             output = self.forward(*args, **kwargs)
         finally:
-            CALL_STACK.modules.pop()
+            stack.pop()
         for hook in list(self._forward_hooks.values()):
             result = hook(self, args, output)
             if result is not None:
