@@ -62,7 +62,7 @@ def _write_archive(handle, arrays: dict, meta: str) -> None:
     with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_STORED) as archive:
         for key, array in arrays.items():
             buffer = io.BytesIO()
-            np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
+            np.lib.format.write_array(buffer, np.asarray(array, order="C"), allow_pickle=False)
             archive.writestr(f"{key}.npy", buffer.getvalue())
         archive.writestr(_META, meta)
 

@@ -76,3 +76,8 @@ def test_save_is_atomic_when_encoding_fails(tmp_path):
         tg.save({"w": object()}, path)
     assert tg.load(path)["w"].tolist() == [1.0, 1.0]
     assert [p.name for p in tmp_path.iterdir()] == ["keep.tg"]
+
+
+def test_save_load_keeps_zero_dim_tensors_zero_dim(tmp_path):
+    tg.save({"step": tg.tensor(3.0)}, tmp_path / "s.tg")
+    assert tg.load(tmp_path / "s.tg")["step"].shape == ()
