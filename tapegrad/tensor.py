@@ -119,6 +119,21 @@ class Tensor:
         return self._data.ndim
 
     @property
+    def T(self) -> Tensor:
+        """All dims reversed (a matrix transposed). Same as ``torch.Tensor.T``, without warning."""
+        return self.permute(tuple(range(self._data.ndim - 1, -1, -1)))
+
+    @property
+    def mT(self) -> Tensor:
+        """The last two dims swapped (batched matrix transpose). Same as ``torch.Tensor.mT``."""
+        if self._data.ndim < 2:
+            raise RuntimeError(
+                "tensor.mT is only supported on matrices or batches of matrices. "
+                f"Got {self._data.ndim}-D tensor."
+            )
+        return self.transpose(-2, -1)
+
+    @property
     def device(self) -> device:
         return CPU
 
