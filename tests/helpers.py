@@ -12,20 +12,23 @@ from tests.opdb.cases import A, B, I, OpCase, Sample, T, rng_for
 def build_arrays(case: OpCase, sample: Sample, index: int) -> list:
     """Draw each spec's array (or keep the plain value), the same every run."""
     rng = rng_for(f"{case.name}/{index}")
-    values = []
-    for spec in sample.args:
-        if isinstance(spec, T):
-            low, high = spec.domain or case.domain
-            values.append(rng.uniform(low, high, size=spec.shape))
-        elif isinstance(spec, A):
-            values.append(np.array(spec.values, dtype=np.float64))
-        elif isinstance(spec, I):
-            values.append(np.array(spec.values, dtype=np.int64))
-        elif isinstance(spec, B):
-            values.append(np.array(spec.values, dtype=bool))
-        else:
-            values.append(spec)
-    return values
+    return [_build(case, spec, rng) for spec in sample.args]
+
+
+def _build(case: OpCase, spec, rng: np.random.Generator):
+    """One spec's value; specs inside a plain tuple (an index key) are built too."""
+    if isinstance(spec, T):
+        low, high = spec.domain or case.domain
+        return rng.uniform(low, high, size=spec.shape)
+    if isinstance(spec, A):
+        return np.array(spec.values, dtype=np.float64)
+    if isinstance(spec, I):
+        return np.array(spec.values, dtype=np.int64)
+    if isinstance(spec, B):
+        return np.array(spec.values, dtype=bool)
+    if isinstance(spec, tuple):
+        return tuple(_build(case, s, rng) for s in spec)
+    return spec
 
 
 def needs_grad(spec) -> bool:
@@ -44,8 +47,15 @@ def tg_args(sample: Sample, values: list, read_only: bool = True) -> list:
                 t.requires_grad_(True)
             args.append(t)
         else:
-            args.append(value)
+            args.append(_nested(value, tg.from_numpy))
     return args
+
+
+def _nested(value, convert):
+    """Arrays inside a plain tuple (an index key) as tensors that need no grad."""
+    if isinstance(value, tuple):
+        return tuple(_nested(v, convert) for v in value)
+    return convert(value.copy()) if isinstance(value, np.ndarray) else value
 
 
 def torch_args(torch, sample: Sample, values: list, dtype=None) -> list:
@@ -59,7 +69,7 @@ def torch_args(torch, sample: Sample, values: list, dtype=None) -> list:
                 t.requires_grad_(True)
             args.append(t)
         else:
-            args.append(value)
+            args.append(_nested(value, torch.from_numpy))
     return args
 
 
