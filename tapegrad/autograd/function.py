@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tapegrad.autograd.errstate import restore, silence
 from tapegrad.autograd.grad_mode import STATE
 from tapegrad.autograd.node import SEQUENCE, Node
 from tapegrad.tensor import Tensor, _make
@@ -53,7 +54,11 @@ class Function:
                 if isinstance(arg, Tensor) and arg._rg:
                     return _apply_recorded(cls, args, kwargs)
         # Nothing to record (the hot path of every backward formula): no bookkeeping at all.
-        raw = cls.forward(Node(cls), *args, **kwargs)
+        token = silence()
+        try:
+            raw = cls.forward(Node(cls), *args, **kwargs)
+        finally:
+            restore(token)
         if type(raw) is tuple:
             return tuple(_wrap_output(o) for o in raw)
         return _wrap_output(raw)
@@ -63,9 +68,11 @@ def _apply_recorded(cls, args: tuple, kwargs: dict):
     ctx = Node(cls)
     ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._rg for a in args)
     STATE.enabled = False  # a user forward that calls tapegrad ops must not record them
+    token = silence()
     try:
         raw = cls.forward(ctx, *args, **kwargs)
     finally:
+        restore(token)
         STATE.enabled = True
     raw_outputs = raw if type(raw) is tuple else (raw,)
     outputs = tuple(_wrap_output(o) for o in raw_outputs)

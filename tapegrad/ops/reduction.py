@@ -96,7 +96,25 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor
     return Sum.apply(input, dims, keepdim, dtype)
 
 
-@register(method=True)
+class Mean(Function):
+    """mean of x over dims."""
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim):
+        _remember(ctx, x, dims, keepdim)
+        count = _count(x._data.shape, dims)
+        if count == 0:  # the mean of nothing is NaN, as torch (numpy would warn)
+            return np.full(np.sum(x._data, axis=dims, keepdims=keepdim).shape, np.nan, x.dtype)
+        return np.mean(x._data, axis=dims, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        count = _count(ctx.shape, ctx.dims)
+        grad = grad / count if count else grad  # d mean/dx_i = 1/count
+        return _expand_back(grad, ctx.dims, ctx.keepdim, ctx.shape), None, None
+
+
+@register(Mean, method=True)
 def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Average over ``dim`` (all dims by default). Same as ``torch.mean``."""
     dtype = dtypes.as_dtype(dtype)
@@ -107,10 +125,7 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
         )
     if dtype is not None:
         input = input.to(dtype)
-    dims = dims_tuple(dim, input._data.ndim, "mean")
-    count = _count(input._data.shape, dims)
-    total = sum(input, dims, keepdim)
-    return total / count if count else total * np.nan  # the mean of nothing is NaN, as torch
+    return Mean.apply(input, dims_tuple(dim, input._data.ndim, "mean"), keepdim)
 
 
 class Prod(Function):
