@@ -12,7 +12,7 @@ import numpy as np
 
 from tapegrad import dtypes
 from tapegrad.ops._args import as_tensor as _as_operand
-from tapegrad.ops._args import shape_args
+from tapegrad.ops._args import inferred_dtype, shape_args
 from tapegrad.random import rng
 from tapegrad.tensor import Tensor, _make, device
 
@@ -40,7 +40,7 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
         array = np.array(_unwrap(data))
         if array.dtype == object:
             raise TypeError(f"tensor(): could not infer a numeric dtype from {type(data).__name__}")
-        array = _as_operand(array)._data
+        array = array.astype(inferred_dtype(array), copy=False)  # Python floats -> float32
     dtype = dtypes.as_dtype(dtype)
     if dtype is not None:
         array = array.astype(dtype, copy=False)

@@ -56,11 +56,12 @@ def as_tensor(value, dtype=None) -> Tensor:
         return _make(value if dtype is None else value.astype(dtype, copy=False))
     data = np.asarray(value)
     if dtype is None:
-        dtype = _inferred_dtype(data)
+        dtype = inferred_dtype(data)
     return _make(data.astype(dtype, copy=False))
 
 
-def _inferred_dtype(data: np.ndarray) -> np.dtype:
+def inferred_dtype(data: np.ndarray) -> np.dtype:
+    """torch's dtype for data given as Python values: floats -> default, ints -> int64."""
     kind = data.dtype.kind
     if kind == "f":
         return dtypes.get_default_dtype()
