@@ -34,8 +34,8 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
     """Copy ``data`` (nested lists, numbers, arrays, tensors) into a new tensor. As torch."""
     if isinstance(data, Tensor):
         array = data._data.copy()
-    elif isinstance(data, np.ndarray):
-        array = data.copy()
+    elif isinstance(data, (np.ndarray, np.generic)):
+        array = np.array(data)  # a numpy array or scalar keeps its dtype, as in torch
     else:
         array = np.array(_unwrap(data))
         if array.dtype == object:

@@ -48,7 +48,16 @@ class _GradModeContext:
         return wrapper
 
 
-class no_grad(_GradModeContext):
+class _NoArgGradMode(_GradModeContext):
+    """A switch that also decorates without parentheses (``@tg.no_grad``), as torch 2 allows."""
+
+    def __new__(cls, orig_func=None):
+        if orig_func is None:
+            return super().__new__(cls)
+        return cls()(orig_func)
+
+
+class no_grad(_NoArgGradMode):
     """Do not record operations inside the block. Same as ``torch.no_grad``.
 
     Example:
@@ -63,7 +72,7 @@ class no_grad(_GradModeContext):
     _mode = False
 
 
-class enable_grad(_GradModeContext):
+class enable_grad(_NoArgGradMode):
     """Record operations inside the block, even within ``no_grad``. Same as torch."""
 
     _mode = True

@@ -6,6 +6,7 @@ Every family calls these so that errors read the same everywhere and name what w
 from __future__ import annotations
 
 import numbers
+import operator
 
 import numpy as np
 
@@ -40,10 +41,11 @@ def dims_tuple(dim, ndim: int, op: str = "") -> tuple[int, ...] | None:
 
 def shape_args(size: tuple, op: str = "") -> tuple[int, ...]:
     """Accept ``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])`` for a shape, as torch does."""
-    if len(size) == 1 and not isinstance(size[0], numbers.Integral):
-        size = tuple(size[0])
     try:
-        return tuple(int(s) for s in size)
+        if len(size) == 1 and not isinstance(size[0], (numbers.Integral, Tensor)):
+            size = tuple(size[0])
+        # operator.index, not int(): a float such as 2.5 is an error, not a size of 2
+        return tuple(operator.index(s) for s in size)
     except TypeError:
         raise TypeError(f"{op}: size must be ints, got {size!r}") from None
 
