@@ -77,12 +77,24 @@ def inferred_dtype(data: np.ndarray) -> np.dtype:
 _SCALARS = (numbers.Number, np.generic)
 
 
+_PLAIN_NUMBERS = (float, int)  # exact types: bool is excluded on purpose
+
+
 def operands(x, y, op: str):
     """Return ``x, y`` ready for a binary numpy call that yields torch's result dtype.
 
     Python scalars stay scalars (numpy then keeps the tensor's dtype); a tensor is cast
     only when the other side lifts its category (int tensor * 0.5 is float32, as torch).
     """
+    # fast paths, the common cases of every training step: nothing to convert
+    if isinstance(x, Tensor):
+        if isinstance(y, Tensor):
+            if x._data.dtype == y._data.dtype:
+                return x, y
+        elif type(y) in _PLAIN_NUMBERS and x._data.dtype.kind == "f":
+            return x, y
+    elif type(x) in _PLAIN_NUMBERS and isinstance(y, Tensor) and y._data.dtype.kind == "f":
+        return x, y
     x_tensor, y_tensor = isinstance(x, Tensor), isinstance(y, Tensor)
     if x_tensor and y_tensor:
         dx, dy = x._data.dtype, y._data.dtype
