@@ -56,6 +56,9 @@ def rule_for(fn: type) -> str:
         found = _DERIVATIVE_COMMENT.search(source)
         if found:
             return found.group(1).strip()
+        returned = re.search(r"return (.+)", source)
+        if method == "derivative" and returned:  # a one-input op: out = f(x), f' as written
+            return f"grad_x = grad * ({returned.group(1).strip()})"
     doc = inspect.getdoc(fn)
     if doc:
         return doc.splitlines()[0]

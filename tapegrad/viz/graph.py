@@ -319,7 +319,8 @@ class _Drawing:
         count = f"{len(call.nodes)} op" + ("s" if len(call.nodes) > 1 else "")
         if call.absorbed:
             numel = sum(p.numel() for p in call.absorbed)
-            count += f", {len(call.absorbed)} params ({numel:,} values)"
+            plural = "s" if len(call.absorbed) > 1 else ""
+            count += f", {len(call.absorbed)} param{plural} ({numel:,} values)"
         lines.append(count)
         if self.show_shapes:
             lines += [f"-> {_shape_dtype(s, d)}" for _, s, d in self._group_outputs(call)]

@@ -235,6 +235,7 @@ def plot_grad_flow(model_or_named_parameters, path=None):
             label="no / zero gradient",
         )
     ax.set_yscale("log")
+    ax.set_ylim(bottom=floor)  # bars start a decade below the smallest gradient, not at 0
     ax.set_xticks(x)
     ax.set_xticklabels(names, rotation=60, ha="right", fontsize=8)
     for label, is_dead in zip(ax.get_xticklabels(), dead):
