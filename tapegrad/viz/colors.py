@@ -25,6 +25,7 @@ VANISHING_FILL = "#c4c4c4"
 NO_GRAD_FILL = "#ffffff"
 ORIGIN = {"penwidth": "4", "color": "#7a0000"}
 NONFINITE_EDGE = {"color": NAN_FILL, "penwidth": "2"}
+GRAD_LABEL = {"fontcolor": "#b03a2e"}  # gradients on edges travel against the arrows
 
 # matplotlib's viridis at nine evenly spaced points, interpolated linearly between them
 _VIRIDIS = (

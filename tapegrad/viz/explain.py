@@ -81,8 +81,9 @@ class Step(NamedTuple):
 class Explanation:
     """The result of ``explain``: ``print()`` it, or ``.draw()`` the annotated graph."""
 
-    def __init__(self, output: Tensor, steps: list, leaves: list, edge_labels: dict):
+    def __init__(self, output: Tensor, steps: list, leaves: list, edge_labels: dict, params):
         self.output = output
+        self._params = params
         self.steps = steps
         self.leaves = leaves  # (name, [(from, value text)], total text)
         self._edge_labels = edge_labels
@@ -112,10 +113,12 @@ class Explanation:
         return str(self)
 
     def draw(self, **kwargs):
-        """The graph with replay steps numbered and each edge labelled with its gradient."""
+        """The graph with replay steps numbered and each edge labelled with the gradient
+        backward sent along it (against the arrow)."""
         from tapegrad.viz.graph import draw_nodes
 
         kwargs.setdefault("show_order", True)
+        kwargs.setdefault("params", self._params)
         return draw_nodes([self.output], edge_labels=self._edge_labels, **kwargs)
 
 
@@ -161,7 +164,7 @@ def explain(output: Tensor, gradient=None, params: dict | None = None, max_value
             )
         finally:
             STATE.tracers.remove(recorder)
-    return recorder.explanation(output, leaves, grads, names)
+    return recorder.explanation(output, leaves, grads, names, params)
 
 
 class _Recorder:
@@ -206,7 +209,7 @@ class _Recorder:
             sent.append((i, edge, value))
         self.steps.append((node, grad_texts, sent))
 
-    def explanation(self, output, leaves, grads, names: Names) -> Explanation:
+    def explanation(self, output, leaves, grads, names: Names, params) -> Explanation:
         for node, _, _ in self.steps:
             names.see(node.modules)
         number = {id(node): i + 1 for i, (node, _, _) in enumerate(self.steps)}
@@ -238,7 +241,7 @@ class _Recorder:
         for leaf, g in zip(leaves, grads):
             arrived = [(where(j), v) for j, v in self.arrivals.get(id(leaf), [])]
             leaf_rows.append((leaf_names[id(leaf)], arrived, "none" if g is None else self.text(g)))
-        return Explanation(output, steps, leaf_rows, edge_labels)
+        return Explanation(output, steps, leaf_rows, edge_labels, params)
 
 
 def _grad_name(index: int, edges: tuple) -> str:

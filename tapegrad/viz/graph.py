@@ -456,7 +456,7 @@ class _Drawing:
                 attrs = {}
                 label = self.edge_labels.get((id(node), i))
                 if label is not None:
-                    attrs["label"] = _escape(label)
+                    attrs.update(label=_escape(f"grad {label}"), **colors.GRAD_LABEL)
                 if nr is not None and len(source.out_meta) > 1:
                     attrs["taillabel"] = f"out {nr}"
                 if self.show_grads and record is not None and i < len(record.input_norms):

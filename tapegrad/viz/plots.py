@@ -99,7 +99,9 @@ def _plot_steps(ax, name: str, values: np.ndarray, color: str) -> None:
     kernel = np.ones(window) / window
     smooth = np.convolve(values, kernel, mode="valid")
     ax.plot(x, values, color=color, alpha=0.25, lw=1)
-    ax.plot(x[window - 1 :], smooth, color=color, label=f"{name} (mean of {window})", lw=1.8)
+    start = window // 2  # a centred window, so the average does not lag the raw curve
+    centred = x[start : start + len(smooth)]
+    ax.plot(centred, smooth, color=color, label=f"{name} (mean of {window})", lw=1.8)
 
 
 def _log_scale(ax, series: list) -> None:

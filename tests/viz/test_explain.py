@@ -77,8 +77,9 @@ def test_explanation_draws_the_graph_with_gradients_on_edges():
     pytest.importorskip("graphviz")
     x = tg.tensor([1.0, 2.0], dtype=tg.float32, requires_grad=True)
     source = tg.viz.explain((x * 3).sum(), params={"x": x}).draw().source
-    assert 'leaf0 -> op0 [label="[3, 3]"]' in source
-    assert 'op0 -> op1 [label="[1, 1]"]' in source
+    assert 'leaf0 -> op0 [label="grad [3, 3]" fontcolor="#b03a2e"]' in source
+    assert 'op0 -> op1 [label="grad [1, 1]" fontcolor="#b03a2e"]' in source
+    assert 'leaf0 [label="x' in source
     assert 'label="#1 Sum' in source and 'label="#2 Mul' in source
 
 
