@@ -40,10 +40,11 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
         array = np.array(_unwrap(data))
         if array.dtype == object:
             raise TypeError(f"tensor(): could not infer a numeric dtype from {type(data).__name__}")
-        array = array.astype(inferred_dtype(array), copy=False)  # Python floats -> float32
+        if dtype is None:
+            array = array.astype(inferred_dtype(array), copy=False)  # Python floats -> float32
     dtype = dtypes.as_dtype(dtype)
     if dtype is not None:
-        array = array.astype(dtype, copy=False)
+        array = array.astype(dtype, copy=False)  # straight from the Python values: no rounding
     dtypes.category(array.dtype)
     return _finish(array, requires_grad, device)
 

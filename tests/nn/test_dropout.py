@@ -96,12 +96,6 @@ def test_dropout_inplace_on_a_leaf_that_requires_grad_raises():
         F.dropout(x, 0.5, inplace=True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core: Mul saves both inputs even when only one needs grad "
-    "(tapegrad/ops/arithmetic.py:63), so y.mul_(mask) on a non-leaf y fails at backward; "
-    "torch's mul_ saves only the mask here",
-)
 def test_dropout_inplace_keeps_the_gradient_of_a_non_leaf():
     x = tg.ones(20, requires_grad=True)
     y = x * 3
