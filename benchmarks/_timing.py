@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import statistics
+import time
 import timeit
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -26,15 +27,27 @@ class Timing:
     repeat: int
 
 
-def measure(fns: Sequence[Callable[[], object]], repeat: int = 30, loop_time: float = 0.02):
+CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
+
+
+def measure(
+    fns: Sequence[Callable[[], object]],
+    repeat: int = 30,
+    loop_time: float = 0.02,
+    clock: str = "cpu",
+) -> list[Timing]:
     """Time each ``fn()`` per call: the best and median of ``repeat`` loops of ~``loop_time`` s.
 
     Many short loops rather than timeit's few 0.2 s ones, and the functions' loops take turns,
     so on a shared machine every function sees the same quiet and busy spells and a short loop
     has a fair chance to run undisturbed. The garbage collector is off inside each loop, as in
     timeit; every library here frees its graphs by reference counting.
+
+    ``clock="cpu"`` counts the CPU time of this process (all its threads), which other
+    processes on the machine cannot inflate; ``"wall"`` is elapsed time, the right measure
+    when the libraries run several threads each.
     """
-    timers = [timeit.Timer(fn) for fn in fns]
+    timers = [timeit.Timer(fn, timer=CLOCKS[clock]) for fn in fns]
     numbers = []
     for fn, timer in zip(fns, timers):
         fn()  # warm up: first-call imports, allocator and BLAS start-up are not per-op costs

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 import tapegrad as tg
-from benchmarks._timing import environment, measure, set_threads, table
+from benchmarks._timing import CLOCKS, environment, measure, set_threads, table
 
 SIZES = (784, 512, 256, 10)
 BATCH = 128
@@ -170,13 +170,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=30, help="timing loops per measurement")
     parser.add_argument("--threads", type=int, default=1, help="threads for torch and BLAS")
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="cpu", help="what to time")
     args = parser.parse_args()
     threads = set_threads(args.threads, torch)
 
     print(environment(torch))
     print(threads)
     sizes = "-".join(map(str, SIZES))
-    print(f"MLP {sizes}, batch {BATCH}, float32, SGD lr={LR}; best of {args.repeat}")
+    print(f"MLP {sizes}, batch {BATCH}, float32, SGD lr={LR}")
+    print(f"{args.clock} time, best of {args.repeat} loops")
     print()
     arrays = init_arrays()
     models = {
@@ -189,7 +191,8 @@ def main() -> None:
 
     rows = []
     for what, method in (("forward (loss only)", "loss"), ("train step", "step")):
-        timings = measure([getattr(m, method) for m in models.values()], args.repeat)
+        fns = [getattr(m, method) for m in models.values()]
+        timings = measure(fns, args.repeat, clock=args.clock)
         ms = [t.best * 1e3 for t in timings]
         rows.append([what, *ms, ms[0] / ms[1], ms[0] / ms[2]])
     headers = ["ms per", "tapegrad", "torch", "numpy", "tg/torch", "tg/numpy"]

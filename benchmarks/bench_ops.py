@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 import tapegrad as tg
-from benchmarks._timing import environment, measure, set_threads, table
+from benchmarks._timing import CLOCKS, environment, measure, set_threads, table
 
 DEPTH = 16  # ops in each chain before the final sum
 SHAPES = [(8,), (32, 32)]
@@ -243,7 +243,7 @@ def make_step(forward, ops, leaves):
     return step
 
 
-def run(work: Workload, shape: tuple, repeat: int) -> list:
+def run(work: Workload, shape: tuple, repeat: int, clock: str) -> list:
     rng = np.random.default_rng(0)
     arrays = [rng.uniform(-1, 1, size=shape), *work.params(rng, shape)]
     arrays = [a.astype(np.float32) for a in arrays]
@@ -258,7 +258,8 @@ def run(work: Workload, shape: tuple, repeat: int) -> list:
 
     nodes = _check_agreement(work, tg_leaves, torch_leaves, numpy_step())
     count = n_ops(work)
-    times = [t.best / count * 1e6 for t in measure([tg_step, torch_step, numpy_step], repeat)]
+    timings = measure([tg_step, torch_step, numpy_step], repeat, clock=clock)
+    times = [t.best / count * 1e6 for t in timings]
     label = "x".join(map(str, shape))
     ratios = [times[0] / times[1], times[0] / times[2]]
     return [work.name, f"({label})", count, nodes, *times, *ratios]
@@ -307,6 +308,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=30, help="timing loops per measurement")
     parser.add_argument("--threads", type=int, default=1, help="threads for torch and BLAS")
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="cpu", help="what to time")
     parser.add_argument("--profile", action="store_true", help="cProfile tapegrad instead")
     args = parser.parse_args()
     threads = set_threads(args.threads, torch)
@@ -316,9 +318,10 @@ def main() -> None:
 
     print(environment(torch))
     print(threads)
-    print(f"float32, chains of {DEPTH} ops + sum, forward+backward, best of {args.repeat}")
+    print(f"float32, chains of {DEPTH} ops + sum, forward+backward")
+    print(f"{args.clock} time, best of {args.repeat} loops")
     print()
-    rows = [run(work, shape, args.repeat) for shape in SHAPES for work in WORKLOADS]
+    rows = [run(work, shape, args.repeat, args.clock) for shape in SHAPES for work in WORKLOADS]
     headers = ["workload", "shape", "ops", "nodes", "tapegrad us/op", "torch us/op", "numpy us/op"]
     print(table([*headers, "tg/torch", "tg/numpy"], rows))
 
