@@ -16,6 +16,8 @@ from tapegrad.tensor import Tensor, _make
 
 def dim_index(dim, ndim: int, op: str = "") -> int:
     """Check one dimension against ``ndim`` and make it non-negative (0-d counts as 1-d)."""
+    if type(dim) is int and -ndim <= dim < ndim:  # the common case, without the ABC check
+        return dim % ndim
     if not isinstance(dim, numbers.Integral):
         raise TypeError(f"{op}: dim must be an int, got {type(dim).__name__}")
     span = max(ndim, 1)

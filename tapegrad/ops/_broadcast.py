@@ -16,11 +16,8 @@ def sum_to(grad: Tensor, shape: tuple, what: str = "gradient") -> Tensor:
     lead = len(g_shape) - len(shape)
     if lead < 0 or any(s != 1 and s != g for s, g in zip(shape, g_shape[lead:])):
         raise RuntimeError(f"{what} has shape {g_shape}, which cannot be summed to shape {shape}")
-    dims = tuple(range(lead)) + tuple(
-        lead + i for i, s in enumerate(shape) if s == 1 and g_shape[lead + i] != 1
-    )
-    if dims:
-        grad = sum_(grad, dims, keepdim=True)
-    if lead:
-        grad = grad.reshape(shape)
-    return grad
+    stretched = tuple(lead + i for i, s in enumerate(shape) if s == 1 and g_shape[lead + i] != 1)
+    if not stretched:  # only leading dims were added (a bias): one sum drops them
+        return sum_(grad, tuple(range(lead)))
+    grad = sum_(grad, tuple(range(lead)) + stretched, keepdim=True)
+    return grad.reshape(shape) if lead else grad

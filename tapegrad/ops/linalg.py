@@ -65,10 +65,10 @@ class MatMul(Function):
             grad = grad.unsqueeze(-2)
         grad_x = grad_y = None
         if ctx.needs_input_grad[0]:  # d(xy)/dx: grad @ y^T
-            grad_x = matmul(grad, cols.transpose(-1, -2))
+            grad_x = MatMul.apply(grad, cols.transpose(-1, -2))
             grad_x = grad_x.squeeze(-2) if x_vec else grad_x
         if ctx.needs_input_grad[1]:  # d(xy)/dy: x^T @ grad
-            grad_y = matmul(rows.transpose(-1, -2), grad)
+            grad_y = MatMul.apply(rows.transpose(-1, -2), grad)
             grad_y = grad_y.squeeze(-1) if y_vec else grad_y
         return grad_x, grad_y
 
@@ -89,6 +89,14 @@ def _check_rank(op: str, t: Tensor, ndim: int, what: str) -> None:
 @register(MatMul, method=True, dunders=("__matmul__", "__rmatmul__"))
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     """Matrix product with 1-D and batched broadcasting rules. Same as ``torch.matmul``."""
+    if (
+        type(input) is Tensor
+        and type(other) is Tensor
+        and input._data.ndim == 2 == other._data.ndim
+        and input._data.dtype == other._data.dtype
+        and input._data.shape[1] == other._data.shape[0]
+    ):
+        return MatMul.apply(input, other)  # the common case: nothing to check or convert
     x, y = _tensors("matmul", input, other)
     if x._data.ndim == 0 or y._data.ndim == 0:
         raise ValueError(f"matmul: both arguments need at least 1 dim, got shapes {_shapes(x, y)}")

@@ -7,6 +7,7 @@ sum or cut the output gradient back, always with tapegrad ops so that they recor
 
 from __future__ import annotations
 
+import math
 import numbers
 import operator
 
@@ -199,7 +200,7 @@ class Expand(Function):
 
     @staticmethod
     def forward(ctx, x, shape):
-        if np.prod(shape, dtype=np.int64) == x._data.size:
+        if math.prod(shape) == x._data.size:
             return x._data.reshape(shape)  # nothing repeats: a writable view, as in torch
         return np.broadcast_to(x._data, shape)
 
