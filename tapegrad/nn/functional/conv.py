@@ -52,10 +52,13 @@ __all__ = [
 
 
 def _columns(x: np.ndarray, geom: Geometry, hw_out) -> np.ndarray:
-    """im2col: (groups, C/groups * kh * kw, N * Ho * Wo), so one matmul per group convolves."""
+    """im2col: (N, groups, C/groups * kh * kw, Ho * Wo), one matrix per sample and group.
+
+    Batched per sample, the product lands in (N, O, Ho * Wo) order with no transpose, which
+    measured faster than one large matrix product followed by a transposing copy.
+    """
     view = windows(padded(x, geom.pads), geom, hw_out)  # (N, C, kh, kw, Ho, Wo), no copy yet
-    n = x.shape[0] * hw_out[0] * hw_out[1]
-    return view.transpose(1, 2, 3, 0, 4, 5).reshape(geom.groups, -1, n)
+    return view.reshape(x.shape[0], geom.groups, -1, hw_out[0] * hw_out[1])
 
 
 class Conv2d(Function):
@@ -68,12 +71,9 @@ class Conv2d(Function):
         hw_out = out_hw(data.shape[-2:], geom)
         cols = _columns(data, geom, hw_out)
         out = np.matmul(w.reshape(groups, out_channels // groups, -1), cols)
-        out = out.reshape(out_channels, data.shape[0], *hw_out).transpose(1, 0, 2, 3)
-        result = np.empty(out.shape, out.dtype)  # back to (N, O, Ho, Wo) in C order
-        if bias is None:
-            np.copyto(result, out)
-        else:
-            np.add(out, bias._data[:, None, None], out=result)
+        if bias is not None:
+            out += bias._data.reshape(groups, -1, 1)
+        result = out.reshape(data.shape[0], out_channels, *hw_out)
         ctx.geom = geom
         # im2col is the costly part of the weight gradient too: keep it (freed after backward)
         ctx.save_for_backward(x, weight, cols if needs(ctx, 1) else None)
@@ -126,10 +126,11 @@ class Conv2dWeightGrad(Function):
         n, out_channels, ho, wo = g.shape
         groups = geom.groups
         cols = _columns(x._data, geom, (ho, wo)) if cols is None else cols._data
-        g_mat = g.transpose(1, 0, 2, 3).reshape(groups, out_channels // groups, n * ho * wo)
+        g_mat = g.reshape(n, groups, out_channels // groups, ho * wo)
+        per_sample = np.matmul(g_mat, cols.transpose(0, 1, 3, 2))  # (N, groups, O/groups, K)
         ctx.geom = geom
         ctx.save_for_backward(x, grad)
-        return np.matmul(g_mat, cols.transpose(0, 2, 1)).reshape(out_channels, -1, *geom.kernel)
+        return per_sample.sum(0).reshape(out_channels, -1, *geom.kernel)
 
     @staticmethod
     def backward(ctx, grad_weight):

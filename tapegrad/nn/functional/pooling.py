@@ -94,49 +94,70 @@ class MaxPool2d(Function):
         if not with_indices:
             return out
         indices = _argmax_indices(views, out, geom, hw, hw_out)
-        ctx.hw = hw
+        ctx.hw, ctx.geom = hw, geom
         ctx.save_for_backward(indices)
         return out, indices
 
     @staticmethod
     def backward(ctx, grad, grad_indices):
         (indices,) = ctx.saved_tensors
+        geom = ctx.geom
+        # windows that cannot share an element send each gradient to a distinct place
+        disjoint = all(
+            s >= d * (k - 1) + 1 for k, s, d in zip(geom.kernel, geom.stride, geom.dilation)
+        )
         # d max/dx: 1 at the (first) argmax of each window
-        return MaxPool2dGrad.apply(grad, indices, ctx.hw), None, None
+        return MaxPool2dGrad.apply(grad, indices, ctx.hw, disjoint), None, None
 
 
 def _argmax_indices(views: list, out: np.ndarray, geom: Geometry, hw, hw_out) -> np.ndarray:
-    """Flat index into the unpadded plane of each window's first maximum (torch's tie rule)."""
+    """Flat index into the unpadded plane of each window's first maximum (torch's tie rule).
+
+    One pass per tap marks where the maximum is first found (``hit > found``), so ties go to
+    the earliest tap; a small offset table turns the tap number into the flat index.
+    """
     (sh, sw), (dh, dw), kw = geom.stride, geom.dilation, geom.kernel[1]
     top, _, left, _ = geom.pads
     rows = np.arange(hw_out[0])[:, None] * sh - top
     cols = np.arange(hw_out[1]) * sw - left
     has_pads = any(geom.pads)
     nan = out.dtype.kind == "f" and bool(np.isnan(out).any())
-    indices = np.zeros(out.shape, np.int64)
-    for k in range(len(views) - 1, -1, -1):  # backwards, so that the first maximum wins
-        r, c = rows + (k // kw) * dh, cols + (k % kw) * dw
-        hit = views[k] == out
+    tap = np.zeros(out.shape, np.int8 if len(views) < 128 else np.int32)
+    found = None
+    for k, view in enumerate(views):
+        hit = view == out
         if nan:
-            hit |= np.isnan(views[k])
+            hit |= np.isnan(view)
         if has_pads:  # a -inf pad ties an all -inf window, but must never be chosen
+            r, c = rows + (k // kw) * dh, cols + (k % kw) * dw
             hit &= (r >= 0) & (r < hw[0]) & (c >= 0) & (c < hw[1])
-        indices = np.where(hit, r * hw[1] + c, indices)
-    return indices
+        if found is None:
+            found = hit
+            continue
+        first = np.greater(hit, found)  # hit here and not at an earlier tap
+        found |= first
+        tap += first * tap.dtype.type(k)
+    offsets = np.array([(k // kw) * dh * hw[1] + (k % kw) * dw for k in range(len(views))])
+    return offsets[tap] + (rows * hw[1] + cols)
 
 
 class MaxPool2dGrad(Function):
     """Max pooling's input gradient: each grad added at its flat index (overlaps sum)."""
 
     @staticmethod
-    def forward(ctx, grad, indices, hw):
+    def forward(ctx, grad, indices, hw, disjoint):
         g = grad._data
         planes, size = math.prod(g.shape[:-2]), hw[0] * hw[1]
-        flat = indices._data.reshape(planes, -1) + (np.arange(planes) * size)[:, None]
-        # bincount sums repeated indices (overlapping windows) far faster than np.add.at
-        out = np.bincount(flat.ravel(), weights=g.ravel(), minlength=planes * size)
         ctx.grad_shape = g.shape
         ctx.save_for_backward(indices)
+        index = indices._data.reshape(planes, -1)
+        if disjoint:  # every index once per plane: a plain scatter
+            out = np.zeros((planes, size), g.dtype)
+            np.put_along_axis(out, index, g.reshape(planes, -1), axis=1)
+            return out.reshape(*g.shape[:-2], *hw)
+        # bincount sums repeated indices far faster than np.add.at
+        flat = index + (np.arange(planes) * size)[:, None]
+        out = np.bincount(flat.ravel(), weights=g.ravel(), minlength=planes * size)
         return out.astype(g.dtype, copy=False).reshape(*g.shape[:-2], *hw)
 
     @staticmethod
@@ -145,7 +166,7 @@ class MaxPool2dGrad(Function):
         planes = math.prod(ctx.grad_shape[:-2])
         # the adjoint of a scatter-add is a gather
         picked = grad.reshape(planes, -1).gather(1, indices.reshape(planes, -1))
-        return picked.reshape(ctx.grad_shape), None, None
+        return picked.reshape(ctx.grad_shape), None, None, None
 
 
 def _max_pool(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
@@ -188,7 +209,7 @@ def _max_pool2d_grad(grad_output, indices, input_size) -> Tensor:
             f"max_pool2d_grad: expected integer indices of shape {shape_of(grad_output)}, got "
             f"{indices._data.dtype} indices of shape {shape_of(indices)}"
         )
-    return MaxPool2dGrad.apply(grad_output, indices, tuple(input_size)[-2:])
+    return MaxPool2dGrad.apply(grad_output, indices, tuple(input_size)[-2:], False)
 
 
 # --- average pooling ----------------------------------------------------------------------------
