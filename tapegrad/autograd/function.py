@@ -54,9 +54,11 @@ class Function:
                 if isinstance(arg, Tensor) and arg._rg:
                     return _apply_recorded(cls, args, kwargs)
         # Nothing to record (the hot path of every backward formula): no bookkeeping at all.
+        ctx = Node(cls)
+        ctx.needs_input_grad = (False,) * len(args)  # a forward may read it, as in torch
         token = silence()
         try:
-            raw = cls.forward(Node(cls), *args, **kwargs)
+            raw = cls.forward(ctx, *args, **kwargs)
         finally:
             restore(token)
         if type(raw) is tuple:
