@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from tapegrad.autograd.errstate import restore, silence
 from tapegrad.autograd.grad_mode import STATE
 from tapegrad.autograd.node import Node
 from tapegrad.tensor import Tensor, _make
@@ -178,6 +179,7 @@ def _run(roots, seeds, retain_graph, create_graph, inputs, capture: bool) -> dic
 
     prev_mode = STATE.enabled
     STATE.enabled = create_graph
+    quiet = silence()  # raw backward formulas call numpy directly: no warnings, as torch
     try:
         for t, g in zip(roots, seeds):
             if t.grad_fn is None:
@@ -199,6 +201,7 @@ def _run(roots, seeds, retain_graph, create_graph, inputs, capture: bool) -> dic
                     continue
                 deliver(edge[0], edge[1], _fit(node, i, g))
     finally:
+        restore(quiet)
         STATE.enabled = prev_mode
     return captured
 
@@ -240,7 +243,18 @@ def _call_backward(node: Node, grads: list) -> tuple:
             _make(np.zeros(shape, dtype)) if g is None else g
             for g, (shape, dtype) in zip(grads, node.out_meta)
         ]
-    result = node.fn.backward(node, *grads)
+    fn = node.fn
+    if fn.raw_backward and not STATE.enabled:  # numpy in, numpy out: see Function.raw_backward
+        node._raw = True
+        try:
+            result = fn.backward(node, *[None if g is None else g._data for g in grads])
+        finally:
+            node._raw = False
+        if type(result) is not tuple:
+            result = (result,)
+        result = tuple(None if r is None else _make(np.asarray(r)) for r in result)
+    else:
+        result = fn.backward(node, *grads)
     if not isinstance(result, tuple):
         result = (result,)
     if len(result) != len(node.edges):

@@ -38,6 +38,11 @@ class Function:
         tensor([12.])
     """
 
+    # True: backward uses only operators and ``ctx.xp`` functions, so the engine may run it on
+    # numpy arrays when nothing records (tapegrad/ops/_numpy_ops.py); the same formula is
+    # recorded under create_graph. False (user Functions): backward always gets Tensors.
+    raw_backward = False
+
     @staticmethod
     def forward(ctx, *args, **kwargs):
         raise NotImplementedError("a Function subclass must implement forward(ctx, ...)")

@@ -46,6 +46,7 @@ class Node:
     out_meta = ()
     seq = -1
     modules = ()  # ModuleScope: the nn modules running when recorded, one object per call
+    _raw = False  # True while a raw_backward runs on numpy arrays (see Function.raw_backward)
 
     def __init__(self, fn: type):
         self.fn = fn
@@ -63,6 +64,17 @@ class Node:
     def set_materialize_grads(self, value: bool) -> None:
         """Whether backward gets zeros (True, default) or None for outputs that got no grad."""
         self.materialize_grads = value
+
+    @property
+    def xp(self):
+        """The array namespace for backward: numpy's (raw backward) or tapegrad's (recorded)."""
+        if self._raw:
+            from tapegrad.ops import _numpy_ops
+
+            return _numpy_ops
+        import tapegrad
+
+        return tapegrad
 
     @property
     def saved_tensors(self) -> tuple:
@@ -102,15 +114,15 @@ class Node:
     def _unpack(self, index: int, entry: tuple):
         kind, value, version = entry
         if kind == "const":
-            return value
+            return value._data if self._raw and isinstance(value, Tensor) else value
         if kind == "input":
             if value._version != version:
                 raise RuntimeError(_modified_message(self, index, version, value._version))
-            return value
+            return value._data if self._raw else value
         if version.value != 0:
             raise RuntimeError(_modified_message(self, index, 0, version.value))
         array, nr = value
-        return _make(array, array.dtype.kind == "f", self, nr)
+        return array if self._raw else _make(array, array.dtype.kind == "f", self, nr)
 
     def _free(self) -> None:
         self._saved = None

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import math
+import numbers
+
 import numpy as np
 
 from tapegrad import dtypes
 from tapegrad.autograd.function import Function
 from tapegrad.ops._args import arr as _arr
 from tapegrad.ops._args import call_binary, operands, plain_binary
-from tapegrad.ops.elementwise import floor, log, where
 from tapegrad.ops.registry import register
 from tapegrad.tensor import Tensor
 
 
 class Add(Function):
     """x + y."""
+
+    raw_backward = True
 
     @staticmethod
     def forward(ctx, x, y):
@@ -37,6 +41,8 @@ def add(input, other, *, alpha=1) -> Tensor:
 class Sub(Function):
     """x - y."""
 
+    raw_backward = True
+
     @staticmethod
     def forward(ctx, x, y):
         return np.subtract(_arr(x), _arr(y))
@@ -57,6 +63,8 @@ def sub(input, other, *, alpha=1) -> Tensor:
 
 class Mul(Function):
     """x * y."""
+
+    raw_backward = True
 
     @staticmethod
     def forward(ctx, x, y):
@@ -80,6 +88,8 @@ def mul(input, other) -> Tensor:
 
 class Div(Function):
     """x / y."""
+
+    raw_backward = True
 
     @staticmethod
     def forward(ctx, x, y):
@@ -120,6 +130,8 @@ def _to_float(value):
 class Pow(Function):
     """x ** y."""
 
+    raw_backward = True
+
     @staticmethod
     def forward(ctx, x, y):
         out = np.power(_arr(x), _arr(y))
@@ -129,18 +141,18 @@ class Pow(Function):
     @staticmethod
     def backward(ctx, grad):
         x, y, out = ctx.saved_tensors
+        xp = ctx.xp
         grad_x = grad_y = None
-        if ctx.needs_input_grad[0]:
-            if isinstance(y, Tensor):  # d x^y/dx = y x^(y-1), and 0 where y == 0 (as torch)
-                grad_x = where(y == 0, 0.0, grad * y * x ** (y - 1))
-            else:
+        if ctx.needs_input_grad[0]:  # d x^y/dx = y x^(y-1), and 0 where y == 0 (as torch)
+            if isinstance(y, numbers.Number):
                 grad_x = grad * 0.0 if y == 0 else grad * y * x ** (y - 1)
-        if ctx.needs_input_grad[1]:  # d x^y/dy = x^y log(x), taken as 0 where x == 0 and y >= 0
-            log_x = log(x) if isinstance(x, Tensor) else float(np.log(x)) if x > 0 else np.nan
-            if isinstance(x, Tensor):
-                grad_y = where((x == 0) & (y >= 0), 0.0, grad * out * log_x)
             else:
-                grad_y = grad * 0.0 if x == 0 else grad * out * log_x
+                grad_x = xp.where(y == 0, 0.0, grad * y * x ** (y - 1))
+        if ctx.needs_input_grad[1]:  # d x^y/dy = x^y log(x), taken as 0 where x == 0 and y >= 0
+            if isinstance(x, numbers.Number):
+                grad_y = grad * 0.0 if x == 0 else grad * out * (math.log(x) if x > 0 else math.nan)
+            else:
+                grad_y = xp.where((x == 0) & (y >= 0), 0.0, grad * out * xp.log(x))
         return grad_x, grad_y
 
 
@@ -153,6 +165,8 @@ def pow(input, exponent) -> Tensor:
 
 class Neg(Function):
     """-x."""
+
+    raw_backward = True
 
     @staticmethod
     def forward(ctx, x):
@@ -174,6 +188,8 @@ def neg(input: Tensor) -> Tensor:
 class Remainder(Function):
     """x - y * floor(x / y), with the sign of y (Python's %)."""
 
+    raw_backward = True
+
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
@@ -182,7 +198,7 @@ class Remainder(Function):
     @staticmethod
     def backward(ctx, grad):
         x, y = ctx.saved_tensors
-        grad_y = -grad * floor(x / y) if ctx.needs_input_grad[1] else None
+        grad_y = -grad * ctx.xp.floor(x / y) if ctx.needs_input_grad[1] else None
         return grad, grad_y
 
 

@@ -12,6 +12,8 @@ from tapegrad.tensor import Tensor
 class Cast(Function):
     """x converted to another dtype."""
 
+    raw_backward = True
+
     @staticmethod
     def forward(ctx, x, dtype):
         return x._data.astype(dtype)
@@ -29,6 +31,8 @@ def cast(input: Tensor, dtype: np.dtype) -> Tensor:
 
 class Clone(Function):
     """A copy of x with its own memory."""
+
+    raw_backward = True
 
     @staticmethod
     def forward(ctx, x):

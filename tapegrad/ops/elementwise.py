@@ -20,6 +20,8 @@ from tapegrad.tensor import Tensor
 class _Unary(Function):
     """out = f(x) elementwise; grad_x = grad * f'(x), where f' may use x and out."""
 
+    raw_backward = True
+
     keeps_int = False  # True: integer input gives integer output (abs, square); else float
 
     @staticmethod
@@ -27,7 +29,7 @@ class _Unary(Function):
         raise NotImplementedError
 
     @staticmethod
-    def derivative(x: Tensor, out: Tensor) -> Tensor:
+    def derivative(xp, x: Tensor, out: Tensor) -> Tensor:
         raise NotImplementedError
 
     @staticmethod
@@ -42,7 +44,7 @@ class _Unary(Function):
     @staticmethod
     def backward(ctx, grad):
         x, out = ctx.saved_tensors
-        return grad * ctx.fn.derivative(x, out)
+        return grad * ctx.fn.derivative(ctx.xp, x, out)
 
 
 # --- exponentials and logarithms ----------------------------------------------------------
@@ -52,7 +54,7 @@ class Exp(_Unary):
     compute = np.exp
 
     @staticmethod
-    def derivative(x, out):
+    def derivative(xp, x, out):
         return out  # d/dx e^x = e^x
 
 
@@ -66,7 +68,7 @@ class Exp2(_Unary):
     compute = np.exp2
 
     @staticmethod
-    def derivative(x, out):
+    def derivative(xp, x, out):
         return out * math.log(2.0)  # d/dx 2^x = 2^x ln 2
 
 
@@ -80,7 +82,7 @@ class Expm1(_Unary):
     compute = np.expm1
 
     @staticmethod
-    def derivative(x, out):
+    def derivative(xp, x, out):
         return out + 1  # d/dx (e^x - 1) = e^x
 
 
@@ -94,7 +96,7 @@ class Log(_Unary):
     compute = np.log
 
     @staticmethod
-    def derivative(x, out):
+    def derivative(xp, x, out):
         return 1 / x  # d/dx ln x = 1/x
 
 
@@ -108,7 +110,7 @@ class Log2(_Unary):
     compute = np.log2
 
     @staticmethod
-    def derivative(x, out):
+    def derivative(xp, x, out):
         return 1 / (x * math.log(2.0))
 
 
@@ -122,7 +124,7 @@ class Log10(_Unary):
     compute = np.log10
 
     @staticmethod
-    def derivative(x, out):
+    def derivative(xp, x, out):
         return 1 / (x * math.log(10.0))
 
 
@@ -136,7 +138,7 @@ class Log1p(_Unary):
     compute = np.log1p
 
     @staticmethod
-    def derivative(x, out):
+    def derivative(xp, x, out):
         return 1 / (x + 1)
 
 
@@ -153,7 +155,7 @@ class Sqrt(_Unary):
     compute = np.sqrt
 
     @staticmethod
-    def derivative(x, out):
+    def derivative(xp, x, out):
         return 0.5 / out  # d/dx sqrt(x) = 1 / (2 sqrt(x))
 
 
@@ -169,7 +171,7 @@ class Rsqrt(_Unary):
         return 1 / np.sqrt(x)
 
     @staticmethod
-    def derivative(x, out):
+    def derivative(xp, x, out):
         return -0.5 * out / x  # d/dx x^(-1/2) = -x^(-3/2) / 2
 
 
@@ -185,7 +187,7 @@ class Reciprocal(_Unary):
         return 1 / x
 
     @staticmethod
-    def derivative(x, out):
+    def derivative(xp, x, out):
         return -out * out  # d/dx 1/x = -1/x^2
 
 
@@ -200,7 +202,7 @@ class Square(_Unary):
     compute = np.square
 
     @staticmethod
-    def derivative(x, out):
+    def derivative(xp, x, out):
         return 2 * x
 
 
@@ -218,8 +220,8 @@ class Abs(_Unary):
     compute = np.abs
 
     @staticmethod
-    def derivative(x, out):
-        return sign(x)  # the subgradient at 0 is 0, as torch
+    def derivative(xp, x, out):
+        return xp.sign(x)  # the subgradient at 0 is 0, as torch
 
 
 @register(Abs, method=True, dunders=("__abs__",))
@@ -234,7 +236,7 @@ class _Flat(_Unary):
     keeps_int = True
 
     @staticmethod
-    def derivative(x, out):
+    def derivative(xp, x, out):
         return out * 0
 
 
@@ -295,8 +297,8 @@ class Sin(_Unary):
     compute = np.sin
 
     @staticmethod
-    def derivative(x, out):
-        return cos(x)
+    def derivative(xp, x, out):
+        return xp.cos(x)
 
 
 @register(Sin, method=True)
@@ -309,8 +311,8 @@ class Cos(_Unary):
     compute = np.cos
 
     @staticmethod
-    def derivative(x, out):
-        return -sin(x)
+    def derivative(xp, x, out):
+        return -xp.sin(x)
 
 
 @register(Cos, method=True)
@@ -323,7 +325,7 @@ class Tan(_Unary):
     compute = np.tan
 
     @staticmethod
-    def derivative(x, out):
+    def derivative(xp, x, out):
         return 1 + out * out  # d/dx tan x = 1 + tan^2 x
 
 
@@ -337,8 +339,8 @@ class Asin(_Unary):
     compute = np.arcsin
 
     @staticmethod
-    def derivative(x, out):
-        return rsqrt(1 - x * x)
+    def derivative(xp, x, out):
+        return xp.rsqrt(1 - x * x)
 
 
 @register(Asin, method=True)
@@ -351,8 +353,8 @@ class Acos(_Unary):
     compute = np.arccos
 
     @staticmethod
-    def derivative(x, out):
-        return -rsqrt(1 - x * x)
+    def derivative(xp, x, out):
+        return -xp.rsqrt(1 - x * x)
 
 
 @register(Acos, method=True)
@@ -365,7 +367,7 @@ class Atan(_Unary):
     compute = np.arctan
 
     @staticmethod
-    def derivative(x, out):
+    def derivative(xp, x, out):
         return 1 / (1 + x * x)
 
 
@@ -379,8 +381,8 @@ class Sinh(_Unary):
     compute = np.sinh
 
     @staticmethod
-    def derivative(x, out):
-        return cosh(x)
+    def derivative(xp, x, out):
+        return xp.cosh(x)
 
 
 @register(Sinh, method=True)
@@ -393,8 +395,8 @@ class Cosh(_Unary):
     compute = np.cosh
 
     @staticmethod
-    def derivative(x, out):
-        return sinh(x)
+    def derivative(xp, x, out):
+        return xp.sinh(x)
 
 
 @register(Cosh, method=True)
@@ -407,7 +409,7 @@ class Tanh(_Unary):
     compute = np.tanh
 
     @staticmethod
-    def derivative(x, out):
+    def derivative(xp, x, out):
         return 1 - out * out  # d/dx tanh x = 1 - tanh^2 x
 
 
@@ -428,7 +430,7 @@ class Sigmoid(_Unary):
         return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
     @staticmethod
-    def derivative(x, out):
+    def derivative(xp, x, out):
         return out * (1 - out)
 
 
@@ -446,7 +448,7 @@ class Relu(_Unary):
         return np.maximum(x, 0).astype(x.dtype, copy=False)
 
     @staticmethod
-    def derivative(x, out):
+    def derivative(xp, x, out):
         return out > 0  # the gradient at 0 is 0, as torch
 
 
@@ -465,8 +467,8 @@ class Erf(_Unary):
         return np.asarray(_erf(x), dtype=x.dtype)
 
     @staticmethod
-    def derivative(x, out):
-        return (2 / math.sqrt(math.pi)) * exp(-x * x)
+    def derivative(xp, x, out):
+        return (2 / math.sqrt(math.pi)) * xp.exp(-x * x)
 
 
 @register(Erf, method=True)
@@ -480,6 +482,8 @@ def erf(input: Tensor) -> Tensor:
 
 class Clamp(Function):
     """min(max(x, lo), hi) with scalar bounds."""
+
+    raw_backward = True
 
     @staticmethod
     def forward(ctx, x, lo, hi):
@@ -516,6 +520,8 @@ def clamp(input: Tensor, min=None, max=None) -> Tensor:
 class Maximum(Function):
     """max(x, y) elementwise; a tie sends half the gradient to each side, as torch."""
 
+    raw_backward = True
+
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
@@ -537,6 +543,8 @@ def maximum(input: Tensor, other: Tensor) -> Tensor:
 
 class Minimum(Function):
     """min(x, y) elementwise; a tie sends half the gradient to each side, as torch."""
+
+    raw_backward = True
 
     @staticmethod
     def forward(ctx, x, y):
@@ -560,6 +568,8 @@ def minimum(input: Tensor, other: Tensor) -> Tensor:
 class Where(Function):
     """x where cond, else y."""
 
+    raw_backward = True
+
     @staticmethod
     def forward(ctx, cond, x, y):
         ctx.save_for_backward(cond)
@@ -568,8 +578,8 @@ class Where(Function):
     @staticmethod
     def backward(ctx, grad):
         (cond,) = ctx.saved_tensors
-        grad_x = where(cond, grad, 0.0) if ctx.needs_input_grad[1] else None
-        grad_y = where(cond, 0.0, grad) if ctx.needs_input_grad[2] else None
+        grad_x = ctx.xp.where(cond, grad, 0.0) if ctx.needs_input_grad[1] else None
+        grad_y = ctx.xp.where(cond, 0.0, grad) if ctx.needs_input_grad[2] else None
         return None, grad_x, grad_y
 
 

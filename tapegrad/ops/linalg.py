@@ -46,6 +46,8 @@ def _shapes(*tensors: Tensor) -> str:
 class MatMul(Function):
     """x @ y, with torch's 1-D rules and broadcast batch dims."""
 
+    raw_backward = True
+
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
@@ -54,22 +56,23 @@ class MatMul(Function):
     @staticmethod
     def backward(ctx, grad):
         x, y = ctx.saved_tensors
+        xp = ctx.xp
         x_vec, y_vec = x.ndim == 1, y.ndim == 1
         # A vector is a (1, k) row on the left and a (k, 1) column on the right; the gradient
         # gets the dims that matmul removed, and the engine sums broadcast batch dims back.
-        rows = x.unsqueeze(0) if x_vec else x
-        cols = y.unsqueeze(-1) if y_vec else y
+        rows = xp.unsqueeze(x, 0) if x_vec else x
+        cols = xp.unsqueeze(y, -1) if y_vec else y
         if y_vec:
-            grad = grad.unsqueeze(-1)
+            grad = xp.unsqueeze(grad, -1)
         if x_vec:
-            grad = grad.unsqueeze(-2)
+            grad = xp.unsqueeze(grad, -2)
         grad_x = grad_y = None
         if ctx.needs_input_grad[0]:  # d(xy)/dx: grad @ y^T
-            grad_x = MatMul.apply(grad, cols.transpose(-1, -2))
-            grad_x = grad_x.squeeze(-2) if x_vec else grad_x
+            grad_x = xp.matmul(grad, xp.transpose(cols, -1, -2))
+            grad_x = xp.squeeze(grad_x, -2) if x_vec else grad_x
         if ctx.needs_input_grad[1]:  # d(xy)/dy: x^T @ grad
-            grad_y = MatMul.apply(rows.transpose(-1, -2), grad)
-            grad_y = grad_y.squeeze(-1) if y_vec else grad_y
+            grad_y = xp.matmul(xp.transpose(rows, -1, -2), grad)
+            grad_y = xp.squeeze(grad_y, -1) if y_vec else grad_y
         return grad_x, grad_y
 
 

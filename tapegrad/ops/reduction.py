@@ -32,9 +32,10 @@ def _keep(t: Tensor, dims, keepdim: bool, shape: tuple) -> Tensor:
     return t if keepdim else t.reshape(_kept_shape(shape, dims))
 
 
-def _expand_back(grad: Tensor, dims, keepdim: bool, shape: tuple) -> Tensor:
+def _expand_back(xp, grad: Tensor, dims, keepdim: bool, shape: tuple) -> Tensor:
     """Put back the reduced dims of ``grad`` (as size 1) and broadcast it to ``shape``."""
-    return _keep(grad, dims, keepdim, shape).expand(shape)
+    kept = _keep(grad, dims, keepdim, shape)
+    return xp.expand(kept, *shape) if shape else kept
 
 
 def _kept_shape(shape: tuple, dims) -> tuple:
@@ -76,6 +77,8 @@ def _remember(ctx, x: Tensor, dims, keepdim: bool) -> None:
 class Sum(Function):
     """sum of x over dims."""
 
+    raw_backward = True
+
     @staticmethod
     def forward(ctx, x, dims, keepdim, dtype):
         _remember(ctx, x, dims, keepdim)
@@ -83,7 +86,7 @@ class Sum(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return _expand_back(grad, ctx.dims, ctx.keepdim, ctx.shape), None, None, None
+        return _expand_back(ctx.xp, grad, ctx.dims, ctx.keepdim, ctx.shape), None, None, None
 
 
 @register(Sum, method=True)
@@ -99,6 +102,8 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor
 class Mean(Function):
     """mean of x over dims."""
 
+    raw_backward = True
+
     @staticmethod
     def forward(ctx, x, dims, keepdim):
         _remember(ctx, x, dims, keepdim)
@@ -111,7 +116,7 @@ class Mean(Function):
     def backward(ctx, grad):
         count = _count(ctx.shape, ctx.dims)
         grad = grad / count if count else grad  # d mean/dx_i = 1/count
-        return _expand_back(grad, ctx.dims, ctx.keepdim, ctx.shape), None, None
+        return _expand_back(ctx.xp, grad, ctx.dims, ctx.keepdim, ctx.shape), None, None
 
 
 @register(Mean, method=True)
@@ -203,6 +208,8 @@ def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
 class Amax(Function):
     """max of x over dims; tied maxima share the gradient evenly, as torch."""
 
+    raw_backward = True
+
     reduce = staticmethod(np.max)
 
     @staticmethod
@@ -217,7 +224,7 @@ class Amax(Function):
         x, out = ctx.saved_tensors
         dims, keepdim, shape = ctx.dims, ctx.keepdim, ctx.shape
         hit = x == _keep(out, dims, keepdim, shape)
-        share = hit / sum(hit, dims, keepdim=True)
+        share = hit / ctx.xp.sum(hit, dims, keepdim=True)
         return _keep(grad, dims, keepdim, shape) * share, None, None
 
 
@@ -265,6 +272,8 @@ def _check_not_empty(input: Tensor, dims, op: str, error: type = RuntimeError) -
 class MaxDim(Function):
     """(values, indices) of the max along one dim; the gradient goes to the returned index."""
 
+    raw_backward = True
+
     graph_name = "Max"  # torch names the node MaxBackward0
     pick = staticmethod(np.argmax)
 
@@ -284,7 +293,7 @@ class MaxDim(Function):
     def backward(ctx, grad, grad_indices):
         (chosen,) = ctx.saved_tensors
         grad = _keep(grad, (ctx.dim,), ctx.keepdim, ctx.shape)
-        return where(chosen, grad, 0.0), None, None
+        return ctx.xp.where(chosen, grad, 0.0), None, None
 
 
 class MinDim(MaxDim):
@@ -446,6 +455,8 @@ def _moment(cls, input: Tensor, dim, unbiased, keepdim: bool, correction, op: st
 class Logsumexp(Function):
     """log(sum(exp(x))) over dims, stably."""
 
+    raw_backward = True
+
     @staticmethod
     def forward(ctx, x, dims, keepdim):
         _remember(ctx, x, dims, keepdim)
@@ -464,7 +475,7 @@ class Logsumexp(Function):
     def backward(ctx, grad):
         x, out = ctx.saved_tensors
         dims, keepdim, shape = ctx.dims, ctx.keepdim, ctx.shape
-        softmax = (x - _keep(out, dims, keepdim, shape)).exp()
+        softmax = ctx.xp.exp(x - _keep(out, dims, keepdim, shape))
         return _keep(grad, dims, keepdim, shape) * softmax, None, None  # d lse/dx = softmax(x)
 
 

@@ -93,6 +93,8 @@ def _tensor_list(tensors, op: str) -> list[Tensor]:
 class Reshape(Function):
     """x with a new shape of the same number of elements (a view when strides allow)."""
 
+    raw_backward = True
+
     @staticmethod
     def forward(ctx, x, shape):
         ctx.x_shape = x._data.shape
@@ -197,6 +199,8 @@ def contiguous(input: Tensor, memory_format=None) -> Tensor:
 
 class Expand(Function):
     """x broadcast to a larger shape (a read-only view when elements repeat)."""
+
+    raw_backward = True
 
     @staticmethod
     def forward(ctx, x, shape):
@@ -305,6 +309,8 @@ def tile(input: Tensor, *args, dims=None) -> Tensor:
 class Permute(Function):
     """x with its dims reordered (a view)."""
 
+    raw_backward = True
+
     @staticmethod
     def forward(ctx, x, dims):
         ctx.dims = dims
@@ -312,7 +318,8 @@ class Permute(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad.permute(tuple(np.argsort(ctx.dims).tolist())), None  # the inverse order
+        inverse = np.argsort(ctx.dims).tolist()
+        return (ctx.xp.permute(grad, *inverse) if inverse else grad), None
 
 
 @register(Permute, method=True)

@@ -58,7 +58,8 @@ def rule_for(fn: type) -> str:
             return found.group(1).strip()
         returned = re.search(r"return (.+)", source)
         if method == "derivative" and returned:  # a one-input op: out = f(x), f' as written
-            return f"grad_x = grad * ({returned.group(1).strip()})"
+            formula = re.sub(r"\b(ctx\.)?xp\.", "", returned.group(1).strip())  # numpy or tg
+            return f"grad_x = grad * ({formula})"
     doc = inspect.getdoc(fn)
     if doc:
         return doc.splitlines()[0]

@@ -7,6 +7,8 @@ cotangent shared by both libraries, never ``.sum()``. Skipped when torch is not 
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -91,23 +93,36 @@ def test_gradients_match_torch(case, sample, index):
 
 
 def _torch_callable(case, sample):
-    """The row's torch callable; a name means ``torch.<name>``, else the method of arg 0."""
+    """The row's torch callable; a name means ``torch.<name>``, else the method of arg 0.
+
+    torch's own UserWarnings (e.g. about padding='same' copies) are silenced: they are
+    about torch's implementation, not about the values compared here.
+    """
     spec = case.torch
     if spec is None:
         pytest.skip(f"{case.name} has no torch equivalent")
     if callable(spec):
-        return spec
+        return _quiet(spec)
     name = case.name if spec == "same" else spec
     fn = getattr(torch, name, None)
     if fn is not None:
-        return fn
+        return _quiet(fn)
     if not hasattr(torch.Tensor, name):
         raise AttributeError(f"torch has neither torch.{name} nor Tensor.{name}; set torch=")
 
     def method(first, *rest, **kwargs):
         return getattr(first, name)(*rest, **kwargs)
 
-    return method
+    return _quiet(method)
+
+
+def _quiet(fn):
+    def call(*args, **kwargs):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            return fn(*args, **kwargs)
+
+    return call
 
 
 def _as_float32(value):

@@ -1,0 +1,55 @@
+"""Torch-named functions on numpy arrays: the ``ctx.xp`` that backward formulas call.
+
+A Function with ``raw_backward = True`` writes its backward with operators and ``ctx.xp``
+only. When nothing records (``create_graph=False``, every training step) the engine hands it
+numpy arrays and this namespace, so the formula runs at numpy speed; under ``create_graph``
+it gets Tensors and ``xp`` is ``tapegrad`` itself, so the same formula is recorded. Every
+name here matches the tapegrad function of the same name, argument for argument.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+exp = np.exp
+log = np.log
+sqrt = np.sqrt
+sin = np.sin
+cos = np.cos
+sinh = np.sinh
+cosh = np.cosh
+sign = np.sign
+where = np.where
+maximum = np.maximum
+minimum = np.minimum
+matmul = np.matmul
+zeros_like = np.zeros_like
+floor = np.floor
+
+
+def rsqrt(x):
+    return 1 / np.sqrt(x)
+
+
+def sum(input, dim=None, keepdim: bool = False):
+    return np.sum(input, axis=dim, keepdims=keepdim)
+
+
+def expand(input, *sizes):
+    return np.broadcast_to(input, sizes)
+
+
+def permute(input, *dims):
+    return np.transpose(input, dims)
+
+
+def transpose(input, dim0: int, dim1: int):
+    return np.swapaxes(input, dim0, dim1)
+
+
+def unsqueeze(input, dim: int):
+    return np.expand_dims(input, dim)
+
+
+def squeeze(input, dim: int):
+    return np.squeeze(input, dim)
