@@ -278,3 +278,88 @@ def test_option_errors_match_torch():
 def test_prelu_weight_size_mismatch_names_both():
     with pytest.raises(RuntimeError, match="parameter numbers = 4 and channel size = 3"):
         F.prelu(tg.randn(2, 3, 5), tg.ones(4))
+
+
+# --- the layers ------------------------------------------------------------------------------
+
+LAYERS = [
+    ("ReLU", {}),
+    ("ReLU", {"inplace": True}),
+    ("ReLU6", {}),
+    ("LeakyReLU", {"negative_slope": 0.2}),
+    ("ELU", {"alpha": 0.7}),
+    ("CELU", {"alpha": 1.5, "inplace": True}),
+    ("SELU", {}),
+    ("GELU", {}),
+    ("GELU", {"approximate": "tanh"}),
+    ("SiLU", {}),
+    ("Mish", {}),
+    ("Tanh", {}),
+    ("Sigmoid", {}),
+    ("Softplus", {"beta": 2.0, "threshold": 3.0}),
+    ("Softsign", {}),
+    ("LogSigmoid", {}),
+    ("Hardtanh", {"min_val": -0.5, "max_val": 2.0}),
+    ("Hardsigmoid", {}),
+    ("Hardswish", {"inplace": True}),
+    ("Softmax", {"dim": 1}),
+    ("LogSoftmax", {"dim": -1}),
+    ("Softmin", {"dim": 0}),
+    ("PReLU", {}),
+    ("PReLU", {"num_parameters": 3, "init": 0.1}),
+]
+
+
+@pytest.mark.parametrize(("name", "kwargs"), LAYERS, ids=[f"{n}{k}" for n, k in LAYERS])
+def test_layer_matches_torch_layer(torch, name, kwargs):
+    t_layer = getattr(torch.nn, name)(**kwargs).double()
+    if name == "PReLU":  # distinct slopes, so a wrong channel broadcast shows
+        with torch.no_grad():
+            t_layer.weight.copy_(torch.linspace(0.1, 0.3, t_layer.weight.numel()))
+    layer = getattr(tg.nn, name)(**kwargs).double()
+    layer.load_state_dict({k: v.numpy() for k, v in t_layer.state_dict().items()})
+    assert repr(layer) == repr(t_layer)
+    data = np.random.default_rng(0).uniform(-4, 4, size=(2, 3, 4))
+    x = tg.tensor(data, requires_grad=True)
+    t_x = torch.tensor(data, requires_grad=True)
+    out = layer(x * 1)  # through a non-leaf, so inplace layers are allowed
+    t_out = t_layer(t_x * 1)
+    np.testing.assert_allclose(out.detach().numpy(), t_out.detach().numpy(), rtol=1e-10, atol=1e-15)
+    v = np.random.default_rng(1).standard_normal(out.shape)
+    out.backward(tg.tensor(v))
+    t_out.backward(torch.tensor(v))
+    np.testing.assert_allclose(
+        x.grad.numpy(), t_x.grad.numpy(), rtol=GRAD_RTOL.get(name.lower(), 1e-10)
+    )
+    for (key, p), (t_key, t_p) in zip(layer.named_parameters(), t_layer.named_parameters()):
+        assert key == t_key
+        np.testing.assert_allclose(p.grad.numpy(), t_p.grad.numpy(), rtol=1e-12)
+
+
+def test_prelu_layer_by_hand():
+    layer = tg.nn.PReLU(2)
+    assert [(k, tuple(p.shape)) for k, p in layer.named_parameters()] == [("weight", (2,))]
+    np.testing.assert_array_equal(layer.weight.detach().numpy(), [0.25, 0.25])
+    x = tg.tensor([[-4.0, 2.0], [1.0, -8.0]])
+    out = layer(x)
+    np.testing.assert_array_equal(out.detach().numpy(), [[-1.0, 2.0], [1.0, -2.0]])
+    out.sum().backward()
+    np.testing.assert_array_equal(layer.weight.grad.numpy(), [-4.0, -8.0])
+
+
+def test_activation_reprs_by_hand():
+    assert repr(tg.nn.ReLU(inplace=True)) == "ReLU(inplace=True)"
+    assert repr(tg.nn.LeakyReLU()) == "LeakyReLU(negative_slope=0.01)"
+    assert repr(tg.nn.GELU()) == "GELU(approximate='none')"
+    assert repr(tg.nn.Softmax()) == "Softmax(dim=None)"
+    assert repr(tg.nn.Hardswish(inplace=True)) == "Hardswish()"
+
+
+def test_hardtanh_layer_rejects_empty_range():
+    with pytest.raises(AssertionError, match=r"max_val \(1.0\) must be greater than min_val"):
+        tg.nn.Hardtanh(1.0, 1.0)
+
+
+def test_softmax_layer_without_dim_warns():
+    with pytest.warns(UserWarning, match="Implicit dimension choice for softmax"):
+        tg.nn.Softmax()(tg.randn(2, 3))
