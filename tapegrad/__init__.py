@@ -1,6 +1,6 @@
 """tapegrad: define-by-run autograd on numpy, with PyTorch's API and a tape you can see."""
 
-from tapegrad import autograd, cuda, datasets, dtypes, linalg, nn, optim, utils
+from tapegrad import autograd, cuda, datasets, dtypes, linalg, nn, optim, training, utils, viz
 from tapegrad._legacy import (
     BoolTensor,
     ByteTensor,
@@ -54,10 +54,13 @@ from tapegrad.dtypes import (
     short,
     uint8,
 )
-from tapegrad.ops import *  # noqa: F403 - every registered op, as tg.<name>
 from tapegrad.ops import inplace as _inplace
+from tapegrad.ops.registry import exported as _exported
 from tapegrad.random import Generator, initial_seed, manual_seed
 from tapegrad.serialization import load, save
 from tapegrad.tensor import Size, Tensor, device
 
 __version__ = "0.1.0"
+
+# Every registered op as tg.<name>, nn's included (so this comes after every import above).
+globals().update(_exported())

@@ -34,16 +34,17 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
     """Copy ``data`` (nested lists, numbers, arrays, tensors) into a new tensor. As torch."""
     if isinstance(data, Tensor):
         array = data._data.copy()
-    elif isinstance(data, np.ndarray):
-        array = data.copy()
+    elif isinstance(data, (np.ndarray, np.generic)):
+        array = np.array(data)  # a numpy array or scalar keeps its dtype, as in torch
     else:
         array = np.array(_unwrap(data))
         if array.dtype == object:
             raise TypeError(f"tensor(): could not infer a numeric dtype from {type(data).__name__}")
-        array = array.astype(inferred_dtype(array), copy=False)  # Python floats -> float32
+        if dtype is None:
+            array = array.astype(inferred_dtype(array), copy=False)  # Python floats -> float32
     dtype = dtypes.as_dtype(dtype)
     if dtype is not None:
-        array = array.astype(dtype, copy=False)
+        array = array.astype(dtype, copy=False)  # straight from the Python values: no rounding
     dtypes.category(array.dtype)
     return _finish(array, requires_grad, device)
 

@@ -31,7 +31,11 @@ def backward(
         inputs = _as_tuple(inputs)
         if not inputs:
             raise RuntimeError("backward() got an empty 'inputs' sequence")
-    _run(tensors, grads, retain_graph, create_graph, inputs, capture=False)
+    captured = _run(tensors, grads, retain_graph, create_graph, inputs, capture=False)
+    for t in inputs or ():
+        g = captured.get(_key(t)) if t.grad_fn is not None else None
+        if g is not None:  # a non-leaf listed in inputs= gets its .grad, as in torch
+            t.grad = _accumulated(t.grad, g, create_graph)
 
 
 def grad(

@@ -115,6 +115,6 @@ def _record(ctx: Node, args: tuple, outputs: tuple, raw_outputs: tuple) -> None:
         ctx._pack(outputs, raw_outputs)
     state = STATE
     if state.module_stack:
-        ctx.modules = tuple(state.module_stack)
+        ctx.modules = state.module_stack  # shared by the call's ops, not copied
     for tracer in state.tracers:
         tracer.on_record(ctx, args, outputs)

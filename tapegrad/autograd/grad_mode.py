@@ -9,13 +9,27 @@ import functools
 import threading
 
 
+class ModuleScope(tuple):
+    """The nn modules whose forward is running, outermost first; one object per module call.
+
+    Every op recorded during one call shares that call's scope as ``node.modules``, so tg.viz
+    can tell two calls of one module apart (an RNN cell unrolled 100 times) by identity;
+    ``parent`` is the scope of the enclosing call.
+    """
+
+    def __new__(cls, parent: tuple, module):
+        scope = super().__new__(cls, (*parent, module))
+        scope.parent = parent
+        return scope
+
+
 class _GradState(threading.local):
     """Per-thread autograd state: grad mode, the running nn modules, and active tracers."""
 
     enabled = True
 
     def __init__(self):
-        self.module_stack: list = []  # modules whose forward is running, innermost last
+        self.module_stack: tuple = ()  # a ModuleScope while a module's forward is running
         self.tracers: list = []  # tape observers (tg.viz.trace); empty means no cost
 
 
@@ -48,7 +62,16 @@ class _GradModeContext:
         return wrapper
 
 
-class no_grad(_GradModeContext):
+class _NoArgGradMode(_GradModeContext):
+    """A switch that also decorates without parentheses (``@tg.no_grad``), as torch 2 allows."""
+
+    def __new__(cls, orig_func=None):
+        if orig_func is None:
+            return super().__new__(cls)
+        return cls()(orig_func)
+
+
+class no_grad(_NoArgGradMode):
     """Do not record operations inside the block. Same as ``torch.no_grad``.
 
     Example:
@@ -63,7 +86,7 @@ class no_grad(_GradModeContext):
     _mode = False
 
 
-class enable_grad(_GradModeContext):
+class enable_grad(_NoArgGradMode):
     """Record operations inside the block, even within ``no_grad``. Same as torch."""
 
     _mode = True

@@ -45,7 +45,7 @@ class Node:
     input_meta = ()
     out_meta = ()
     seq = -1
-    modules = ()  # the nn modules whose forward was running when this op was recorded
+    modules = ()  # ModuleScope: the nn modules running when recorded, one object per call
 
     def __init__(self, fn: type):
         self.fn = fn

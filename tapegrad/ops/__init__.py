@@ -1,4 +1,4 @@
-"""The op families. Importing them fills the registry and exports every public op."""
+"""The op families. Importing them fills the registry (tapegrad/__init__.py exports it)."""
 
 from tapegrad.ops import (
     arithmetic,
@@ -10,11 +10,3 @@ from tapegrad.ops import (
     reduction,
     shape,
 )
-from tapegrad.ops.registry import REGISTRY
-
-__all__ = []
-for _op in REGISTRY.values():
-    if _op.export:
-        for _name in (_op.name, *_op.aliases):
-            globals()[_name] = _op.public_fn
-            __all__.append(_name)

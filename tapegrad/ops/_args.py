@@ -6,6 +6,7 @@ Every family calls these so that errors read the same everywhere and name what w
 from __future__ import annotations
 
 import numbers
+import operator
 
 import numpy as np
 
@@ -40,10 +41,11 @@ def dims_tuple(dim, ndim: int, op: str = "") -> tuple[int, ...] | None:
 
 def shape_args(size: tuple, op: str = "") -> tuple[int, ...]:
     """Accept ``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])`` for a shape, as torch does."""
-    if len(size) == 1 and not isinstance(size[0], numbers.Integral):
-        size = tuple(size[0])
     try:
-        return tuple(int(s) for s in size)
+        if len(size) == 1 and not isinstance(size[0], (numbers.Integral, Tensor)):
+            size = tuple(size[0])
+        # operator.index, not int(): a float such as 2.5 is an error, not a size of 2
+        return tuple(operator.index(s) for s in size)
     except TypeError:
         raise TypeError(f"{op}: size must be ints, got {size!r}") from None
 
@@ -75,12 +77,24 @@ def inferred_dtype(data: np.ndarray) -> np.dtype:
 _SCALARS = (numbers.Number, np.generic)
 
 
+_PLAIN_NUMBERS = (float, int)  # exact types: bool is excluded on purpose
+
+
 def operands(x, y, op: str):
     """Return ``x, y`` ready for a binary numpy call that yields torch's result dtype.
 
     Python scalars stay scalars (numpy then keeps the tensor's dtype); a tensor is cast
     only when the other side lifts its category (int tensor * 0.5 is float32, as torch).
     """
+    # fast paths, the common cases of every training step: nothing to convert
+    if isinstance(x, Tensor):
+        if isinstance(y, Tensor):
+            if x._data.dtype == y._data.dtype:
+                return x, y
+        elif type(y) in _PLAIN_NUMBERS and x._data.dtype.kind == "f":
+            return x, y
+    elif type(x) in _PLAIN_NUMBERS and isinstance(y, Tensor) and y._data.dtype.kind == "f":
+        return x, y
     x_tensor, y_tensor = isinstance(x, Tensor), isinstance(y, Tensor)
     if x_tensor and y_tensor:
         dx, dy = x._data.dtype, y._data.dtype

@@ -11,7 +11,7 @@ import numpy as np
 from tapegrad.autograd.grad_mode import STATE
 from tapegrad.ops import arithmetic, elementwise
 from tapegrad.random import rng
-from tapegrad.tensor import Tensor
+from tapegrad.tensor import Tensor, _make
 
 
 def write_back(self: Tensor, result: Tensor, op: str) -> Tensor:
@@ -44,9 +44,23 @@ def write_back(self: Tensor, result: Tensor, op: str) -> Tensor:
     return self
 
 
+def _operand(self: Tensor, *others) -> Tensor:
+    """What stands for ``self`` in the out-of-place op that an in-place op runs first.
+
+    When that op is recorded it may save its input for backward, and ``write_back`` is about to
+    overwrite ``self``'s memory: give it a copy of the old values that holds ``self``'s place in
+    the graph, so ``y = x * 2; y.mul_(x)`` can backward (as torch), while a tensor saved *before*
+    the write still fails its version check.
+    """
+    if not STATE.enabled or not any(getattr(t, "_rg", False) for t in (self, *others)):
+        return self
+    return _make(self._data.copy(), self._rg, self.grad_fn, self._output_nr)
+
+
 def _inplace(fn, name: str):
     def method(self, *args, **kwargs):
-        return write_back(self, fn(self, *args, **kwargs), name)
+        source = _operand(self, *args, *kwargs.values())
+        return write_back(self, fn(source, *args, **kwargs), name)
 
     method.__name__ = name
     method.__doc__ = f"In-place ``{fn.__name__}``. Same as ``torch.Tensor.{name}``."
@@ -93,7 +107,7 @@ for _dunder, _fn in (
 def fill_(self: Tensor, value) -> Tensor:
     """Set every element to ``value``. Same as ``torch.Tensor.fill_``."""
     if STATE.enabled and (self._rg or getattr(value, "_rg", False)):
-        return write_back(self, self * 0 + value, "fill_")
+        return write_back(self, _operand(self, value) * 0 + value, "fill_")
     self._data[...] = value._data if isinstance(value, Tensor) else value
     self._bump_version()
     return self

@@ -106,3 +106,13 @@ _REFLECTED = {
     "__ror__",
     "__rxor__",
 }
+
+
+def exported() -> dict[str, Callable]:
+    """Every op registered with ``export=True``, by its names: what ``tg.<name>`` holds."""
+    names = {}
+    for op in REGISTRY.values():
+        if op.export:
+            for name in (op.name, *op.aliases):
+                names[name] = op.public_fn
+    return names

@@ -22,8 +22,7 @@ from tests.opdb import (
 )
 from tests.opdb.cases import OpCase, Sample
 
-OPDB: dict[str, OpCase] = {}
-for _family in (
+FAMILIES = (
     arithmetic,
     comparison,
     conversion,
@@ -36,10 +35,13 @@ for _family in (
     nn_norm,
     reduction,
     shape,
-):
+)
+
+OPDB: dict[str, OpCase] = {}
+for _family in FAMILIES:
     for _case in _family.CASES:
         if _case.name in OPDB:
             raise ValueError(f"op {_case.name!r} has two cases in tests/opdb")
         OPDB[_case.name] = _case
 
-__all__ = ["OPDB", "OpCase", "Sample"]
+__all__ = ["FAMILIES", "OPDB", "OpCase", "Sample"]

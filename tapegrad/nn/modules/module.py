@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from tapegrad import dtypes
-from tapegrad.autograd.grad_mode import STATE, no_grad
+from tapegrad.autograd.grad_mode import STATE, ModuleScope, no_grad
 from tapegrad.nn.parameter import Parameter
 from tapegrad.tensor import Tensor, _make, device
 
@@ -53,12 +53,14 @@ class Module:
             result = hook(self, args)
             if result is not None:
                 args = result if isinstance(result, tuple) else (result,)
-        stack = STATE.module_stack  # recorded ops remember it: tg.viz groups them by module
-        stack.append(self)
+        state = STATE
+        outer = state.module_stack
+        # recorded ops keep this call's scope: tg.viz groups them by module call
+        state.module_stack = ModuleScope(outer, self)
         try:
             output = self.forward(*args, **kwargs)
         finally:
-            stack.pop()
+            state.module_stack = outer
         for hook in list(self._forward_hooks.values()):
             result = hook(self, args, output)
             if result is not None:
