@@ -1,7 +1,7 @@
 """Op table rows: losses (tapegrad/nn/functional/loss.py), with numpy references.
 
-kl_div rows name their reduction: its default 'mean' warns, as torch's does. Torch
-comparisons for every reduction and option: tests/nn/test_loss.py.
+kl_div rows name their reduction: its default 'mean' warns, as torch's does. pos_weight needs
+no grad here because torch refuses to differentiate it; tests/nn/test_loss.py gradchecks ours.
 """
 
 import numpy as np
@@ -170,7 +170,15 @@ CASES = [
                 (T((3, 4)), T((3, 4), domain=(0.0, 1.0)), T((4,), grad=False)), {"reduction": "sum"}
             ),
             Sample(
-                (T((3, 4)), T((3, 4), domain=(0.0, 1.0)), None, None, None, "mean", T((4,))),
+                (
+                    T((3, 4)),
+                    T((3, 4), domain=(0.0, 1.0)),
+                    None,
+                    None,
+                    None,
+                    "mean",
+                    T((4,), grad=False),
+                ),
                 id="pos_weight",
             ),
             Sample((T((5,)), T((5,), domain=(0.0, 1.0))), {"reduction": "none"}),

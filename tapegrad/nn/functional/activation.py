@@ -12,14 +12,13 @@ import warnings
 
 import numpy as np
 
-import tapegrad.ops as _ops
 from tapegrad.autograd.function import Function
 from tapegrad.autograd.grad_mode import is_grad_enabled
 from tapegrad.ops._args import dim_index
 from tapegrad.ops.elementwise import Erf, Sigmoid, clamp, erf, exp, sigmoid, tanh, where
 from tapegrad.ops.elementwise import relu as _relu
 from tapegrad.ops.inplace import write_back
-from tapegrad.ops.registry import REGISTRY, register
+from tapegrad.ops.registry import register
 from tapegrad.tensor import Tensor
 
 __all__ = [
@@ -50,18 +49,6 @@ _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _GELU_TANH_COEF = 0.044715
-
-
-def _export(name: str) -> None:
-    """Make the registered op ``name`` visible as ``tg.<name>``.
-
-    tapegrad.ops builds its export list when it is first imported, before tg.nn registers
-    anything; tapegrad/__init__.py star-imports tapegrad.ops after importing tg.nn, so an
-    entry appended here reaches the top-level namespace.
-    """
-    setattr(_ops, name, REGISTRY[name].public_fn)
-    if name not in _ops.__all__:
-        _ops.__all__.append(name)
 
 
 def _check_float(input, op: str) -> None:
@@ -478,7 +465,3 @@ def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=N
     if dtype is not None:
         input = input.to(dtype)
     return _softmax(-input, dim)
-
-
-for _name in ("softmax", "log_softmax", "selu", "celu", "prelu"):  # torch exports these
-    _export(_name)
