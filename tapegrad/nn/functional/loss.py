@@ -121,10 +121,14 @@ def nll_loss(
     """Negative log likelihood of class indices. Same as ``torch.nn.functional.nll_loss``."""
     _check_tensors("nll_loss", input=input, target=target, weight=weight)
     reduction = _reduction(size_average, reduce, reduction)
+    return _nll(input, target, weight, ignore_index, reduction, "nll_loss")
+
+
+def _nll(input, target, weight, ignore_index: int, reduction: str, op: str) -> Tensor:
     unbatched = input.dim() == 1
     if unbatched:  # (C,) with a 0-d target: a batch of one
         input, target = input.unsqueeze(0), target.reshape(1)
-    targets = _class_targets(input, target, weight, ignore_index, "nll_loss")
+    targets = _class_targets(input, target, weight, ignore_index, op)
     weights = None if weight is None else weight.detach().numpy().astype(input.dtype, copy=False)
     out = NllLoss.apply(
         input, target=targets, weight=weights, ignore_index=ignore_index, reduction=reduction
@@ -197,7 +201,7 @@ def cross_entropy(
         return _cross_entropy_probs(
             log_probs, target, weight, ignore_index, reduction, label_smoothing, class_dim
         )
-    nll = nll_loss(log_probs, target, weight, ignore_index=ignore_index, reduction=reduction)
+    nll = _nll(log_probs, target, weight, ignore_index, reduction, "cross_entropy")
     if label_smoothing == 0.0:
         return nll
     # torch: (1 - eps) * nll + eps / C * (-sum_c w_c log p_c), the second term masked and
