@@ -17,13 +17,14 @@ class Linear(Function):
 
     # Its own Function rather than matmul + add: matmul's backward for a (N, L, in) input
     # builds an (N, in, out) weight gradient and sums it; flattening the leading dims makes it
-    # one (out, N*L) @ (N*L, in) product (1.5-1.7x faster per step; equal for 2-D input).
+    # one (out, N*L) @ (N*L, in) product: a (32, 50, 784) -> 512 step runs 1.2-1.5x faster
+    # (CPU time); for a 2-D (128, 784) input the two are equal within noise.
 
     @staticmethod
     def forward(ctx, x, weight, bias):
         out = np.matmul(x._data, weight._data.T)
         if bias is not None:
-            out = out + bias._data
+            np.add(out, bias._data, out=out)  # out is fresh; the wrapper checked the shapes
         ctx.save_for_backward(x, weight)
         return out
 
