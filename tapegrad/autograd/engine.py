@@ -175,7 +175,12 @@ def _run(roots, seeds, retain_graph, create_graph, inputs, capture: bool) -> dic
             slots = pending[target] = [None] * len(target.out_meta)
             heapq.heappush(heap, (-target.seq, id(target), target))
         prev = slots[output_nr]
-        slots[output_nr] = g if prev is None else prev + g
+        if prev is None:
+            slots[output_nr] = g
+        elif create_graph:
+            slots[output_nr] = prev + g
+        else:  # a tensor used twice: its gradients add up, in numpy when nothing records
+            slots[output_nr] = _make(np.add(prev._data, g._data))
 
     prev_mode = STATE.enabled
     STATE.enabled = create_graph
@@ -269,14 +274,20 @@ def _fit(node: Node, index: int, g) -> Tensor:
     """Bring an input's gradient to the input's shape (undoing broadcasting) and dtype."""
     if not isinstance(g, Tensor):
         g = _make(np.asarray(g))
-    shape, dtype = node.input_meta[index]
-    if g._data.shape != shape:
+    shape, dtype = node.input_shape(index)
+    data = g._data
+    if data.shape == shape and data.dtype == dtype:
+        return g
+    what = f"gradient {index} of {node.name()}"
+    if STATE.enabled:  # create_graph: undo broadcasting with recorded ops
         from tapegrad.ops._broadcast import sum_to
 
-        g = sum_to(g, shape, what=f"gradient {index} of {node.name()}")
-    if g._data.dtype != dtype:
-        g = g.to(dtype)
-    return g
+        g = sum_to(g, shape, what) if data.shape != shape else g
+        return g if g._data.dtype == dtype else g.to(dtype)
+    from tapegrad.ops._broadcast import sum_to_array
+
+    data = sum_to_array(data, shape, what) if data.shape != shape else data
+    return _make(data if data.dtype == dtype else data.astype(dtype))
 
 
 def _deliver_to_leaf(leaf: Tensor, g: Tensor, wanted, captured, capture, create_graph) -> None:

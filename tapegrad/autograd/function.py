@@ -73,7 +73,8 @@ class Function:
 
 def _apply_recorded(cls, args: tuple, kwargs: dict):
     ctx = Node(cls)
-    ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._rg for a in args)
+    edges, needs = _edges(args)
+    ctx.needs_input_grad = needs
     STATE.enabled = False  # a user forward that calls tapegrad ops must not record them
     token = silence()
     try:
@@ -81,10 +82,40 @@ def _apply_recorded(cls, args: tuple, kwargs: dict):
     finally:
         restore(token)
         STATE.enabled = True
-    raw_outputs = raw if type(raw) is tuple else (raw,)
-    outputs = tuple(_wrap_output(o) for o in raw_outputs)
-    _record(ctx, args, outputs, raw_outputs)
-    return outputs if type(raw) is tuple else outputs[0]
+    ctx.edges = edges
+    ctx.seq = next(SEQUENCE)
+    if type(raw) is tuple:
+        outputs = tuple(_wrap_output(o) for o in raw)
+        _record_outputs(ctx, outputs)
+        if ctx._to_save:
+            ctx._pack(outputs, raw)
+        _observe(ctx, args, outputs)
+        return outputs
+    out = _wrap_output(raw)  # one output: the common case, without the tuple machinery
+    data = out._data
+    if data.dtype.kind == "f" and not ctx.non_differentiable:
+        out._rg = True
+        out.grad_fn = ctx
+    ctx.out_meta = ((data.shape, data.dtype),)
+    if ctx._to_save:
+        ctx._pack((out,), (raw,))
+    _observe(ctx, args, (out,))
+    return out
+
+
+def _edges(args: tuple) -> tuple[tuple, tuple]:
+    """Each input's edge into the graph (None if it needs no gradient), and needs_input_grad."""
+    edges = []
+    needs = []
+    for arg in args:
+        if isinstance(arg, Tensor) and arg._rg:
+            node = arg.grad_fn
+            edges.append((arg, None) if node is None else (node, arg._output_nr))
+            needs.append(True)
+        else:
+            edges.append(None)
+            needs.append(False)
+    return tuple(edges), tuple(needs)
 
 
 def _wrap_output(value) -> Tensor:
@@ -95,21 +126,8 @@ def _wrap_output(value) -> Tensor:
     return _make(np.asarray(value))
 
 
-def _record(ctx: Node, args: tuple, outputs: tuple, raw_outputs: tuple) -> None:
-    """Connect ``ctx`` to the inputs' graph and make it the grad_fn of its outputs."""
-    edges = []
-    input_meta = []
-    for arg, needs in zip(args, ctx.needs_input_grad):
-        if not needs:
-            edges.append(None)
-            input_meta.append(None)
-            continue
-        node = arg.grad_fn
-        edges.append((arg, None) if node is None else (node, arg._output_nr))
-        input_meta.append((arg._data.shape, arg._data.dtype))
-    ctx.edges = tuple(edges)
-    ctx.input_meta = tuple(input_meta)
-    ctx.seq = next(SEQUENCE)
+def _record_outputs(ctx: Node, outputs: tuple) -> None:
+    """Make ``ctx`` the grad_fn of its floating outputs that are not marked otherwise."""
     non_diff = ctx.non_differentiable
     for nr, out in enumerate(outputs):
         data = out._data
@@ -118,8 +136,10 @@ def _record(ctx: Node, args: tuple, outputs: tuple, raw_outputs: tuple) -> None:
             out.grad_fn = ctx
             out._output_nr = nr
     ctx.out_meta = tuple((o._data.shape, o._data.dtype) for o in outputs)
-    if ctx._to_save:
-        ctx._pack(outputs, raw_outputs)
+
+
+def _observe(ctx: Node, args: tuple, outputs: tuple) -> None:
+    """Remember the running nn modules; tell the tracers (tg.viz) about the new node."""
     state = STATE
     if state.module_stack:
         ctx.modules = state.module_stack  # shared by the call's ops, not copied

@@ -42,7 +42,6 @@ class Node:
     non_differentiable = ()
     needs_input_grad = ()
     edges = ()
-    input_meta = ()
     out_meta = ()
     seq = -1
     modules = ()  # ModuleScope: the nn modules running when recorded, one object per call
@@ -127,6 +126,13 @@ class Node:
     def _free(self) -> None:
         self._saved = None
         self._freed = True
+
+    def input_shape(self, index: int) -> tuple:
+        """(shape, dtype) of input ``index``, read off its edge: a leaf, or an op's output."""
+        target, output_nr = self.edges[index]
+        if output_nr is None:
+            return target._data.shape, target._data.dtype
+        return target.out_meta[output_nr]
 
     # --- graph introspection, as torch's grad_fn -------------------------------------------
 

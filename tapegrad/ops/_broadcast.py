@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from tapegrad.tensor import Tensor
 
 
@@ -12,12 +14,26 @@ def sum_to(grad: Tensor, shape: tuple, what: str = "gradient") -> Tensor:
     """
     from tapegrad.ops.reduction import sum as sum_
 
-    g_shape = grad._data.shape
-    lead = len(g_shape) - len(shape)
-    if lead < 0 or any(s != 1 and s != g for s, g in zip(shape, g_shape[lead:])):
-        raise RuntimeError(f"{what} has shape {g_shape}, which cannot be summed to shape {shape}")
-    stretched = tuple(lead + i for i, s in enumerate(shape) if s == 1 and g_shape[lead + i] != 1)
+    lead, stretched = _summed_dims(grad._data.shape, shape, what)
     if not stretched:  # only leading dims were added (a bias): one sum drops them
         return sum_(grad, tuple(range(lead)))
     grad = sum_(grad, tuple(range(lead)) + stretched, keepdim=True)
     return grad.reshape(shape) if lead else grad
+
+
+def sum_to_array(grad: np.ndarray, shape: tuple, what: str = "gradient") -> np.ndarray:
+    """``sum_to`` on a numpy array, for backward passes that record nothing."""
+    lead, stretched = _summed_dims(grad.shape, shape, what)
+    if not stretched:
+        return np.sum(grad, axis=tuple(range(lead)))
+    grad = np.sum(grad, axis=tuple(range(lead)) + stretched, keepdims=True)
+    return grad.reshape(shape) if lead else grad
+
+
+def _summed_dims(g_shape: tuple, shape: tuple, what: str) -> tuple[int, tuple]:
+    """How many leading dims broadcasting added, and which size-1 dims it stretched."""
+    lead = len(g_shape) - len(shape)
+    if lead < 0 or any(s != 1 and s != g for s, g in zip(shape, g_shape[lead:])):
+        raise RuntimeError(f"{what} has shape {g_shape}, which cannot be summed to shape {shape}")
+    stretched = tuple(lead + i for i, s in enumerate(shape) if s == 1 and g_shape[lead + i] != 1)
+    return lead, stretched

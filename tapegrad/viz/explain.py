@@ -204,7 +204,7 @@ class _Recorder:
         for i, (edge, g) in enumerate(zip(node.edges, input_grads)):
             if edge is None or g is None:
                 continue
-            value = self.text(_sum_to(g, node.input_meta[i][0]))
+            value = self.text(_sum_to(g, node.input_shape(i)[0]))
             key = id(edge[0]) if edge[1] is None else (id(edge[0]), edge[1])
             self.arrivals.setdefault(key, []).append((index, value))
             sent.append((i, edge, value))

@@ -179,6 +179,7 @@ def test_repr_of_a_nested_model_equals_torchs(torch):
 
 
 def test_torch_state_dict_loads_and_gives_torchs_outputs_and_gradients(torch):
+    torch.manual_seed(0)  # torch's initial weights: the same every run
     t_model = _mlp(torch.nn).double()
     model = _mlp(nn).double()
     model.load_state_dict(_as_numpy(t_model.state_dict()))  # buffers too (BatchNorm1d)
