@@ -49,20 +49,17 @@ class TapegradMLP:
     def __init__(self, params, x, labels):
         self.params = [tg.from_numpy(p.copy()).requires_grad_() for p in params]
         self.x = tg.from_numpy(x)
-        self.onehot = tg.from_numpy(np.eye(SIZES[-1], dtype=np.float32)[labels])
+        self.labels = tg.from_numpy(labels)
 
     def loss(self) -> tg.Tensor:
+        """The same idiomatic code as the PyTorch version: F.linear, F.relu, F.cross_entropy."""
         h = self.x
         n_layers = len(self.params) // 2
         for i in range(n_layers):
-            w, b = self.params[2 * i], self.params[2 * i + 1]
-            h = h @ w.T + b
+            h = tg.nn.functional.linear(h, self.params[2 * i], self.params[2 * i + 1])
             if i < n_layers - 1:
-                h = tg.relu(h)
-        shift = tg.from_numpy(h.detach().numpy().max(axis=1, keepdims=True))
-        z = h - shift
-        log_probs = z - tg.log(tg.exp(z).sum(1, keepdim=True))
-        return -(self.onehot * log_probs).sum() / BATCH
+                h = tg.nn.functional.relu(h)
+        return tg.nn.functional.cross_entropy(h, self.labels)
 
     def step(self) -> float:
         loss = self.loss()
