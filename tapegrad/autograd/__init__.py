@@ -1,5 +1,6 @@
-"""Autograd: the engine (backward, grad), Function, and the grad-mode switches."""
+"""Autograd: the engine (backward, grad), Function, grad-mode switches, and the checks."""
 
+from tapegrad.autograd import function
 from tapegrad.autograd.engine import backward, grad
 from tapegrad.autograd.function import Function
 from tapegrad.autograd.grad_mode import (
@@ -17,6 +18,7 @@ __all__ = [
     "Variable",
     "backward",
     "enable_grad",
+    "function",
     "grad",
     "gradcheck",
     "gradgradcheck",

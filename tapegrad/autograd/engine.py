@@ -239,6 +239,8 @@ def _call_backward(node: Node, grads: list) -> tuple:
     result = node.fn.backward(node, *grads)
     if not isinstance(result, tuple):
         result = (result,)
+    if len(result) > len(node.edges) and all(g is None for g in result[len(node.edges) :]):
+        result = result[: len(node.edges)]  # torch accepts trailing Nones for extra inputs
     if len(result) != len(node.edges):
         raise RuntimeError(
             f"function {node.name()} returned an incorrect number of gradients "
