@@ -12,7 +12,14 @@ from tapegrad._legacy import (
     get_default_device,
     set_default_device,
 )
-from tapegrad.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from tapegrad.autograd import (
+    enable_grad,
+    is_anomaly_check_nan_enabled,
+    is_anomaly_enabled,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from tapegrad.creation import (
     arange,
     as_tensor,

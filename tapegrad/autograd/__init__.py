@@ -1,6 +1,12 @@
 """Autograd: the engine (backward, grad), Function, grad-mode switches, and the checks."""
 
 from tapegrad.autograd import function
+from tapegrad.autograd.anomaly import (
+    detect_anomaly,
+    is_anomaly_check_nan_enabled,
+    is_anomaly_enabled,
+    set_detect_anomaly,
+)
 from tapegrad.autograd.engine import backward, grad
 from tapegrad.autograd.function import Function
 from tapegrad.autograd.grad_mode import (
@@ -17,12 +23,16 @@ __all__ = [
     "GradcheckError",
     "Variable",
     "backward",
+    "detect_anomaly",
     "enable_grad",
     "function",
     "grad",
     "gradcheck",
     "gradgradcheck",
+    "is_anomaly_check_nan_enabled",
+    "is_anomaly_enabled",
     "is_grad_enabled",
     "no_grad",
+    "set_detect_anomaly",
     "set_grad_enabled",
 ]

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from tapegrad.autograd.anomaly import describe_origin
 from tapegrad.autograd.grad_mode import STATE
 from tapegrad.autograd.node import Node
 from tapegrad.tensor import Tensor, _make
@@ -185,7 +186,12 @@ def _run(roots, seeds, retain_graph, create_graph, inputs, capture: bool) -> dic
             grads = _output_grads(node, pending.pop(node), wanted, captured, capture)
             if capture and needed is not None and not _has_needed_edge(node, needed, wanted):
                 continue
-            grad_inputs = _call_backward(node, grads)
+            try:
+                grad_inputs = _call_backward(node, grads)
+            except Exception as exc:
+                if node.origin is not None and hasattr(exc, "add_note"):  # anomaly mode
+                    exc.add_note(f"Error in the backward of {node.name()}. {describe_origin(node)}")
+                raise
             for tracer in STATE.tracers:
                 tracer.on_backward(node, grads, grad_inputs)
             if not retain_graph:

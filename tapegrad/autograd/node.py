@@ -46,6 +46,8 @@ class Node:
     out_meta = ()
     seq = -1
     modules = ()  # the nn modules whose forward was running when this op was recorded
+    origin = None  # anomaly mode: the user call site (anomaly.Site) that recorded this op
+    recorded_args = None  # anomaly mode: copies of the forward's arguments, for check_graph
 
     def __init__(self, fn: type):
         self.fn = fn
