@@ -16,6 +16,7 @@ from tapegrad.autograd.grad_mode import (
     set_grad_enabled,
 )
 from tapegrad.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
+from tapegrad.autograd.graphcheck import check_graph
 from tapegrad.autograd.variable import Variable
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "GradcheckError",
     "Variable",
     "backward",
+    "check_graph",
     "detect_anomaly",
     "enable_grad",
     "function",

@@ -71,6 +71,8 @@ def _apply_recorded(cls, args: tuple, kwargs: dict):
         STATE.enabled = True
     raw_outputs = raw if type(raw) is tuple else (raw,)
     outputs = tuple(_wrap_output(o) for o in raw_outputs)
+    if kwargs:
+        ctx.forward_kwargs = kwargs
     _record(ctx, args, outputs, raw_outputs)
     return outputs if type(raw) is tuple else outputs[0]
 

@@ -48,6 +48,7 @@ class Node:
     modules = ()  # the nn modules whose forward was running when this op was recorded
     origin = None  # anomaly mode: the user call site (anomaly.Site) that recorded this op
     recorded_args = None  # anomaly mode: copies of the forward's arguments, for check_graph
+    forward_kwargs = None  # keyword arguments of apply, when there were any
 
     def __init__(self, fn: type):
         self.fn = fn
