@@ -13,6 +13,7 @@ from tapegrad._legacy import (
     set_default_device,
 )
 from tapegrad.autograd import (
+    NumericsWarning,
     enable_grad,
     is_anomaly_check_nan_enabled,
     is_anomaly_enabled,

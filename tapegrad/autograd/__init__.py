@@ -17,11 +17,13 @@ from tapegrad.autograd.grad_mode import (
 )
 from tapegrad.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from tapegrad.autograd.graphcheck import check_graph
+from tapegrad.autograd.numerics import NumericsWarning
 from tapegrad.autograd.variable import Variable
 
 __all__ = [
     "Function",
     "GradcheckError",
+    "NumericsWarning",
     "Variable",
     "backward",
     "check_graph",

@@ -12,6 +12,7 @@ import numpy as np
 
 from tapegrad.autograd.grad_mode import STATE, no_grad
 from tapegrad.autograd.node import SEQUENCE, Node
+from tapegrad.autograd.numerics import check_pattern
 from tapegrad.tensor import Tensor, _make
 
 
@@ -38,6 +39,14 @@ class Function:
         >>> x.grad
         tensor([12.])
     """
+
+    # Numerics warnings (tapegrad.autograd.numerics): a consumer op sets ``numerics_check`` to
+    # the input it inspects when recorded; a producer maps consumer paths such as "Log" or
+    # "Sum>Div" to advice in ``numerics_hint``, unless its own input came from an op named in
+    # ``numerics_stable_after``. Only ``numerics_check`` is read on the recording path.
+    numerics_check: int | None = None
+    numerics_hint: dict | None = None
+    numerics_stable_after: tuple = ()
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -73,6 +82,8 @@ def _apply_recorded(cls, args: tuple, kwargs: dict):
     outputs = tuple(_wrap_output(o) for o in raw_outputs)
     if kwargs:
         ctx.forward_kwargs = kwargs
+    if cls.numerics_check is not None:
+        check_pattern(ctx, args)
     _record(ctx, args, outputs, raw_outputs)
     return outputs if type(raw) is tuple else outputs[0]
 
