@@ -1,6 +1,6 @@
 """tapegrad: define-by-run autograd on numpy, with PyTorch's API and a tape you can see."""
 
-from tapegrad import autograd, cuda, dtypes, nn
+from tapegrad import autograd, cuda, dtypes, func, nn
 from tapegrad._legacy import (
     BoolTensor,
     ByteTensor,
