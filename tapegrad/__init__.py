@@ -1,6 +1,6 @@
 """tapegrad: define-by-run autograd on numpy, with PyTorch's API and a tape you can see."""
 
-from tapegrad import autograd, cuda, datasets, dtypes, linalg, nn, optim, training, utils, viz
+from tapegrad import autograd, cuda, datasets, dtypes, func, linalg, nn, optim, training, utils, viz
 from tapegrad._legacy import (
     BoolTensor,
     ByteTensor,
@@ -12,7 +12,15 @@ from tapegrad._legacy import (
     get_default_device,
     set_default_device,
 )
-from tapegrad.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from tapegrad.autograd import (
+    NumericsWarning,
+    enable_grad,
+    is_anomaly_check_nan_enabled,
+    is_anomaly_enabled,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from tapegrad.creation import (
     arange,
     as_tensor,

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from tapegrad.autograd.anomaly import describe_origin
 from tapegrad.autograd.errstate import restore, silence
 from tapegrad.autograd.grad_mode import STATE
 from tapegrad.autograd.node import Node
@@ -196,7 +197,12 @@ def _run(roots, seeds, retain_graph, create_graph, inputs, capture: bool) -> dic
             grads = _output_grads(node, pending.pop(node), wanted, captured, capture)
             if capture and needed is not None and not _has_needed_edge(node, needed, wanted):
                 continue
-            grad_inputs = _call_backward(node, grads)
+            try:
+                grad_inputs = _call_backward(node, grads)
+            except Exception as exc:
+                if node.origin is not None and hasattr(exc, "add_note"):  # anomaly mode
+                    exc.add_note(f"Error in the backward of {node.name()}. {describe_origin(node)}")
+                raise
             for tracer in STATE.tracers:
                 tracer.on_backward(node, grads, grad_inputs)
             if not retain_graph:
@@ -262,6 +268,8 @@ def _call_backward(node: Node, grads: list) -> tuple:
         result = fn.backward(node, *grads)
     if not isinstance(result, tuple):
         result = (result,)
+    if len(result) > len(node.edges) and all(g is None for g in result[len(node.edges) :]):
+        result = result[: len(node.edges)]  # torch accepts trailing Nones for extra inputs
     if len(result) != len(node.edges):
         raise RuntimeError(
             f"function {node.name()} returned an incorrect number of gradients "

@@ -6,11 +6,14 @@ grad, records one Node that will run ``backward`` when the graph is replayed.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from tapegrad.autograd.errstate import restore, silence
-from tapegrad.autograd.grad_mode import STATE
+from tapegrad.autograd.grad_mode import STATE, no_grad
 from tapegrad.autograd.node import SEQUENCE, Node
+from tapegrad.autograd.numerics import check_pattern
 from tapegrad.tensor import Tensor, _make
 
 
@@ -42,6 +45,14 @@ class Function:
     # numpy arrays when nothing records (tapegrad/ops/_numpy_ops.py); the same formula is
     # recorded under create_graph. False (user Functions): backward always gets Tensors.
     raw_backward = False
+
+    # Numerics warnings (tapegrad.autograd.numerics): a consumer op sets ``numerics_check`` to
+    # the input it inspects when recorded; a producer maps consumer paths such as "Log" or
+    # "Sum>Div" to advice in ``numerics_hint``, unless its own input came from an op named in
+    # ``numerics_stable_after``. Only ``numerics_check`` is read on the recording path.
+    numerics_check: int | None = None
+    numerics_hint: dict | None = None
+    numerics_stable_after: tuple = ()
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -84,6 +95,10 @@ def _apply_recorded(cls, args: tuple, kwargs: dict):
         STATE.enabled = True
     ctx.edges = edges
     ctx.seq = next(SEQUENCE)
+    if kwargs:
+        ctx.forward_kwargs = kwargs  # check_graph re-runs the forward with them
+    if cls.numerics_check is not None:
+        check_pattern(ctx, args)
     if type(raw) is tuple:
         outputs = tuple(_wrap_output(o) for o in raw)
         _record_outputs(ctx, outputs)
@@ -145,3 +160,91 @@ def _observe(ctx: Node, args: tuple, outputs: tuple) -> None:
         ctx.modules = state.module_stack  # shared by the call's ops, not copied
     for tracer in state.tracers:
         tracer.on_record(ctx, args, outputs)
+
+
+# --- once_differentiable -------------------------------------------------------------------
+
+
+def once_differentiable(backward):
+    """Mark a backward that cannot itself be differentiated. Same as torch's decorator.
+
+    The decorated backward runs without recording (so it may use numpy). Under
+    ``create_graph=True`` its gradients are tied to a node that raises if a double backward
+    reaches it, instead of silently giving a wrong second derivative.
+
+    Example:
+        >>> import numpy as np
+        >>> import tapegrad as tg
+        >>> from tapegrad.autograd.function import once_differentiable
+        >>> class Square(tg.autograd.Function):
+        ...     @staticmethod
+        ...     def forward(ctx, x):
+        ...         ctx.save_for_backward(x)
+        ...         return x.detach().numpy() ** 2
+        ...     @staticmethod
+        ...     @once_differentiable
+        ...     def backward(ctx, grad):
+        ...         (x,) = ctx.saved_tensors
+        ...         return 2 * x.detach().numpy() * grad.detach().numpy()
+        >>> x = tg.tensor([3.0], requires_grad=True)
+        >>> Square.apply(x).sum().backward()
+        >>> x.grad
+        tensor([6.])
+    """
+
+    @functools.wraps(backward)
+    def wrapper(ctx, *grads):
+        with no_grad():
+            result = backward(ctx, *grads)
+        if not STATE.enabled:  # create_graph=False: nothing will differentiate the result
+            return result
+        sources = _graph_inputs(ctx) + [g for g in grads if isinstance(g, Tensor) and g._rg]
+        name = ctx.name()
+        if type(result) is not tuple:
+            return _delay_error(result, name, sources)
+        return tuple(_delay_error(g, name, sources) for g in result)
+
+    return wrapper
+
+
+class DelayedError(Function):
+    """Identity on a gradient; its backward raises (the result of a once_differentiable node)."""
+
+    @staticmethod
+    def forward(ctx, grad, name, *sources):
+        ctx.name_of_origin = name
+        return grad._data
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError(
+            "trying to differentiate twice a function that was marked with "
+            f"@once_differentiable: {ctx.name_of_origin} ran its backward without recording, "
+            "so its gradient cannot be differentiated again (create_graph=True)"
+        )
+
+
+def _delay_error(grad, name: str, sources: list):
+    if grad is None:
+        return None
+    if not isinstance(grad, Tensor):
+        grad = _make(np.asarray(grad))
+    if grad._data.dtype.kind != "f":
+        return grad
+    return DelayedError.apply(grad, name, *sources)
+
+
+def _graph_inputs(ctx: Node) -> list:
+    """The forward inputs of ``ctx`` as graph tensors (values unused): what its grads hang on."""
+    tensors = []
+    for index, edge in enumerate(ctx.edges):
+        if edge is None:
+            continue
+        target, nr = edge
+        if nr is None:
+            tensors.append(target)
+        else:
+            shape, dtype = ctx.input_shape(index)
+            placeholder = np.broadcast_to(np.zeros((), dtype), shape)
+            tensors.append(_make(placeholder, True, target, nr))
+    return tensors

@@ -46,6 +46,9 @@ class Node:
     seq = -1
     modules = ()  # ModuleScope: the nn modules running when recorded, one object per call
     _raw = False  # True while a raw_backward runs on numpy arrays (see Function.raw_backward)
+    origin = None  # anomaly mode: the user call site (anomaly.Site) that recorded this op
+    recorded_args = None  # anomaly mode: copies of the forward's arguments, for check_graph
+    forward_kwargs = None  # keyword arguments of apply, when there were any
 
     def __init__(self, fn: type):
         self.fn = fn
@@ -93,7 +96,11 @@ class Node:
         entries = []
         for value in self._to_save:
             if isinstance(value, Tensor):
-                entries.append(("input", value, value._version))
+                # _rg first: the common saved input costs no identity search
+                if value._rg or not _is_one_of(value, raw_outputs):
+                    entries.append(("input", value, value._version))
+                else:  # an output that a user's forward returned as a Tensor
+                    entries.append(self._pack_array(value._data, outputs, raw_outputs))
             elif isinstance(value, (np.ndarray, np.generic)):
                 entries.append(self._pack_array(value, outputs, raw_outputs))
             else:
@@ -137,8 +144,15 @@ class Node:
     # --- graph introspection, as torch's grad_fn -------------------------------------------
 
     def name(self) -> str:
-        """The op's name in the graph, e.g. ``MulBackward0``. Same as torch's grad_fn.name()."""
-        return getattr(self.fn, "graph_name", self.fn.__name__) + "Backward0"
+        """The op's name in the graph, as torch's grad_fn.name().
+
+        Built-in ops read ``MulBackward0`` (torch's generated nodes); a user's Function
+        subclass ``Cube`` reads ``CubeBackward``, as torch names custom Functions.
+        """
+        fn = self.fn
+        if fn.__module__.startswith("tapegrad."):
+            return getattr(fn, "graph_name", fn.__name__) + "Backward0"
+        return fn.__name__ + "Backward"
 
     @property
     def next_functions(self) -> tuple:
@@ -154,7 +168,8 @@ class Node:
         return tuple(result)
 
     def __repr__(self) -> str:
-        return f"<{self.name()} object at {id(self):#x}>"
+        prefix = "" if self.fn.__module__.startswith("tapegrad.") else "tapegrad.autograd.function."
+        return f"<{prefix}{self.name()} object at {id(self):#x}>"
 
     # --- per-output hooks and retained grads, set through the output tensors ----------------
 
@@ -191,6 +206,10 @@ class AccumulateGrad:
 
     def __hash__(self) -> int:
         return id(self.variable)
+
+
+def _is_one_of(value, candidates: tuple) -> bool:
+    return any(candidate is value for candidate in candidates)
 
 
 def _modified_message(node: Node, index: int, saved: int, now: int) -> str:

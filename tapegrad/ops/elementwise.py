@@ -52,6 +52,17 @@ class _Unary(Function):
 
 class Exp(_Unary):
     compute = np.exp
+    numerics_hint = {  # noqa: RUF012 - read-only table of NumericsWarning advice
+        "Sum>Log": (
+            "log(sum(exp(x))) overflows once x exceeds about 88 (float32) or 709 (float64); "
+            "use logsumexp(x, dim), which subtracts the max first"
+        ),
+        "Sum>Div": (
+            "exp(x) / sum(exp(x)) overflows once x exceeds about 88 (float32) or 709 "
+            "(float64); use softmax(x, dim), or subtract x.amax(dim, keepdim=True) before exp"
+        ),
+    }
+    numerics_stable_after = ("Sub",)  # exp(x - max) is the stable idiom
 
     @staticmethod
     def derivative(xp, x, out):
@@ -94,6 +105,7 @@ def expm1(input: Tensor) -> Tensor:
 
 class Log(_Unary):
     compute = np.log
+    numerics_check = 0  # log(sigmoid(x)), log(softmax(x)), log(sum(exp(x))) are fragile
 
     @staticmethod
     def derivative(xp, x, out):
@@ -423,6 +435,13 @@ def tanh(input: Tensor) -> Tensor:
 
 
 class Sigmoid(_Unary):
+    numerics_hint = {  # noqa: RUF012 - read-only table of NumericsWarning advice
+        "Log": (
+            "log(sigmoid(x)) is -inf for x below about -104 (float32) or -745 (float64) and "
+            "rounds to 0 for large x; use F.logsigmoid(x), which is -softplus(-x)"
+        ),
+    }
+
     @staticmethod
     def compute(x):
         # exp of -|x| only, so no element overflows: 1/(1+e^-x) for x >= 0, e^x/(1+e^x) below
