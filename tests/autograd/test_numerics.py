@@ -119,7 +119,7 @@ def test_a_function_declares_its_own_fragile_consumers():
     class Softmax(tg.autograd.Function):
         """A stand-in for F.softmax: the hint lives on the producer class."""
 
-        numerics_hint = {"Log": "log(softmax(x)) loses precision; use log_softmax(x, dim)"}  # noqa: RUF012
+        numerics_hint = {"Log": "log(softmax(x)) loses precision; use log_softmax(x, dim)"}
 
         @staticmethod
         def forward(ctx, x):
