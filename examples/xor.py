@@ -57,8 +57,10 @@ def main(out: str = "out", steps: int = 1500) -> float:
     with tg.no_grad():
         probabilities = model(x).sigmoid().reshape(-1)
     final = history.steps["loss"][-1]
-    print(f"final loss {final:.2e}, predictions {[round(p, 3) for p in probabilities.tolist()]}"
-          f" for targets {y.tolist()}")
+    print(
+        f"final loss {final:.2e}, predictions {[round(p, 3) for p in probabilities.tolist()]}"
+        f" for targets {y.tolist()}"
+    )
     for path in draw(model, history, data, Path(out)):
         print(f"wrote {path}")
     return final

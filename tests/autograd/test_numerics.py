@@ -142,3 +142,9 @@ def test_in_place_log_warns_too():
     x = leaf()
     with pytest.warns(NumericsWarning, match=r"logsigmoid"):
         x.sigmoid().log_()
+
+
+def test_log_of_softmax_warns_and_names_log_softmax():
+    x = tg.randn(3, 4, requires_grad=True)
+    with pytest.warns(tg.NumericsWarning, match=r"F\.log_softmax"):
+        tg.log(tg.nn.functional.softmax(x, 1))

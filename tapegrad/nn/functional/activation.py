@@ -372,6 +372,13 @@ class Softmax(Function):
     # through each, while the fused Jacobian-vector product is out * (grad - sum(grad * out)).
     # Subtracting the max before exp keeps float32 logits of 1e4 finite.
 
+    numerics_hint = {  # noqa: RUF012 - read-only table of NumericsWarning advice
+        "Log": (
+            "log(softmax(x)) is -inf where a probability underflows (logits far below the "
+            "largest); use F.log_softmax(x, dim), which computes x - logsumexp(x) directly"
+        )
+    }
+
     @staticmethod
     def forward(ctx, x, dim):
         ctx.dim = dim
