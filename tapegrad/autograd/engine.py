@@ -203,8 +203,10 @@ def _run(roots, seeds, retain_graph, create_graph, inputs, capture: bool) -> dic
                 if node.origin is not None and hasattr(exc, "add_note"):  # anomaly mode
                     exc.add_note(f"Error in the backward of {node.name()}. {describe_origin(node)}")
                 raise
-            for tracer in STATE.tracers:
-                tracer.on_backward(node, grads, grad_inputs)
+            if STATE.tracers:
+                shown = _as_tensors(grad_inputs)
+                for tracer in STATE.tracers:
+                    tracer.on_backward(node, grads, shown)
             if not retain_graph:
                 node._free()
             for i, (edge, g) in enumerate(zip(node.edges, grad_inputs)):
@@ -249,7 +251,8 @@ def _output_grads(node: Node, grads: list, wanted, captured: dict, capture: bool
 
 
 def _call_backward(node: Node, grads: list) -> tuple:
-    if node.materialize_grads:
+    """Run one node's backward: one gradient per input (numpy arrays from a raw backward)."""
+    if node.materialize_grads and _has_none(grads):
         grads = [
             _make(np.zeros(shape, dtype)) if g is None else g
             for g, (shape, dtype) in zip(grads, node.out_meta)
@@ -258,29 +261,49 @@ def _call_backward(node: Node, grads: list) -> tuple:
     if fn.raw_backward and not STATE.enabled:  # numpy in, numpy out: see Function.raw_backward
         node._raw = True
         try:
-            result = fn.backward(node, *[None if g is None else g._data for g in grads])
+            if len(grads) == 1:
+                result = fn.backward(node, grads[0]._data)
+            else:
+                result = fn.backward(node, *[None if g is None else g._data for g in grads])
         finally:
             node._raw = False
-        if type(result) is not tuple:
-            result = (result,)
-        result = tuple(None if r is None else _make(np.asarray(r)) for r in result)
     else:
         result = fn.backward(node, *grads)
-    if not isinstance(result, tuple):
+    if type(result) is not tuple:
         result = (result,)
-    if len(result) > len(node.edges) and all(g is None for g in result[len(node.edges) :]):
-        result = result[: len(node.edges)]  # torch accepts trailing Nones for extra inputs
     if len(result) != len(node.edges):
-        raise RuntimeError(
-            f"function {node.name()} returned an incorrect number of gradients "
-            f"(expected {len(node.edges)}, got {len(result)})"
-        )
+        result = _trimmed(node, result)
     return result
+
+
+def _has_none(grads: list) -> bool:
+    for g in grads:
+        if g is None:
+            return True
+    return False
+
+
+def _trimmed(node: Node, result: tuple) -> tuple:
+    """torch accepts trailing Nones for extra inputs; any other count is an error."""
+    n = len(node.edges)
+    if len(result) > n and all(g is None for g in result[n:]):
+        return result[:n]
+    raise RuntimeError(
+        f"function {node.name()} returned an incorrect number of gradients "
+        f"(expected {n}, got {len(result)})"
+    )
+
+
+def _as_tensors(grads: tuple) -> tuple:
+    """What tracers see: Tensors (a raw backward returns arrays or numbers)."""
+    return tuple(g if g is None or isinstance(g, Tensor) else _make(np.asarray(g)) for g in grads)
 
 
 def _fit(node: Node, index: int, g) -> Tensor:
     """Bring an input's gradient to the input's shape (undoing broadcasting) and dtype."""
-    if not isinstance(g, Tensor):
+    if type(g) is np.ndarray:  # from a raw backward
+        g = _make(g)
+    elif not isinstance(g, Tensor):
         g = _make(np.asarray(g))
     shape, dtype = node.input_shape(index)
     data = g._data

@@ -80,12 +80,31 @@ class Node:
 
     @property
     def saved_tensors(self) -> tuple:
-        """The saved values as Tensors, outputs reconnected to this node's graph."""
+        """The saved values as Tensors, outputs reconnected to this node's graph.
+
+        In a raw backward (``self._raw``) they are the bare numpy arrays instead.
+        """
         if self._freed:
             raise RuntimeError(_FREED_MESSAGE.format(name=self.name()))
-        if self._saved is None:
+        saved = self._saved
+        if saved is None:
             return ()
-        return tuple(self._unpack(i, entry) for i, entry in enumerate(self._saved))
+        raw = self._raw
+        values = []
+        for index, (kind, value, version) in enumerate(saved):
+            if kind == "input":
+                now = 0 if value._vc is None else value._vc.value
+                if now != version:
+                    raise RuntimeError(_modified_message(self, index, version, now))
+                values.append(value._data if raw else value)
+            elif kind == "output":
+                if version.value != 0:
+                    raise RuntimeError(_modified_message(self, index, 0, version.value))
+                array, nr = value
+                values.append(array if raw else _make(array, array.dtype.kind == "f", self, nr))
+            else:
+                values.append(value._data if raw and isinstance(value, Tensor) else value)
+        return tuple(values)
 
     def _pack(self, outputs: tuple, raw_outputs: tuple) -> None:
         """Turn what forward asked to save into entries whose in-place changes can be detected.
@@ -98,7 +117,7 @@ class Node:
             if isinstance(value, Tensor):
                 # _rg first: the common saved input costs no identity search
                 if value._rg or not _is_one_of(value, raw_outputs):
-                    entries.append(("input", value, value._version))
+                    entries.append(("input", value, 0 if value._vc is None else value._vc.value))
                 else:  # an output that a user's forward returned as a Tensor
                     entries.append(self._pack_array(value._data, outputs, raw_outputs))
             elif isinstance(value, (np.ndarray, np.generic)):
@@ -116,19 +135,6 @@ class Node:
                     out._vc = _VersionCounter()
                 return ("output", (out._data, nr), out._vc)
         return ("const", _make(np.asarray(value)), None)
-
-    def _unpack(self, index: int, entry: tuple):
-        kind, value, version = entry
-        if kind == "const":
-            return value._data if self._raw and isinstance(value, Tensor) else value
-        if kind == "input":
-            if value._version != version:
-                raise RuntimeError(_modified_message(self, index, version, value._version))
-            return value._data if self._raw else value
-        if version.value != 0:
-            raise RuntimeError(_modified_message(self, index, 0, version.value))
-        array, nr = value
-        return array if self._raw else _make(array, array.dtype.kind == "f", self, nr)
 
     def _free(self) -> None:
         self._saved = None
