@@ -1,4 +1,5 @@
-"""The docs: every runnable ```python block in docs/*.md runs, and the site builds strictly.
+"""The docs: every runnable ```python block in docs/*.md runs, the tutorial's pictures can be
+redrawn, and the site builds strictly.
 
 A block runs unless the line before its fence is ``<!-- norun -->`` (fragments that assume a
 model or data from elsewhere). The blocks of one page share a namespace, top to bottom, and
@@ -56,6 +57,17 @@ def test_page_code_blocks_run(page, tmp_path, monkeypatch):
     for line, source in runnable_blocks(page.read_text()):
         code = compile(source, f"{page.name}:{line}", "exec")
         exec(code, namespace)
+
+
+def test_make_images_writes_the_tutorial_pictures(tmp_path):
+    pytest.importorskip("graphviz")
+    spec = importlib.util.spec_from_file_location("make_images", DOCS / "make_images.py")
+    make_images = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_images)
+    written = make_images.build(tmp_path)
+    names = sorted(Path(path).name for path in written)
+    assert names == sorted(path.name for path in DOCS.glob("images/tape_*.svg"))
+    assert all(Path(path).stat().st_size > 1000 for path in written)
 
 
 @pytest.mark.skipif(importlib.util.find_spec("mkdocs") is None, reason="mkdocs not installed")
