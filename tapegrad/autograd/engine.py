@@ -277,7 +277,7 @@ def _call_backward(node: Node, grads: list) -> tuple:
 
 
 def _has_none(grads: list) -> bool:
-    for g in grads:
+    for g in grads:  # noqa: SIM110 - a plain loop costs less than any(genexpr) per node
         if g is None:
             return True
     return False
