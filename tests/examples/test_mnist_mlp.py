@@ -1,0 +1,24 @@
+"""examples/mnist_mlp.py: an MLP on the 8x8 digits (no MNIST files here) passes 0.9."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from tests.examples._load import load_example
+
+
+def test_mlp_classifies_digits_and_says_which_dataset(tmp_path, capsys):
+    pytest.importorskip("sklearn")
+    pytest.importorskip("matplotlib")
+    accuracy = load_example("mnist_mlp").main(str(tmp_path), quick=True, data=str(tmp_path))
+    assert accuracy > 0.9
+    assert "dataset: scikit-learn 8x8 digits" in capsys.readouterr().out
+    assert (tmp_path / "mnist_mlp_training.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_without_mnist_files_or_sklearn_exits_with_a_clear_message(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)  # import now raises ImportError
+    with pytest.raises(SystemExit, match=r"no MNIST IDX files in .* scikit-learn is not installed"):
+        load_example("mnist_mlp").load_data(str(tmp_path))
