@@ -4,7 +4,7 @@
 
 With a gap between the classes, no weight vector is "good enough": scaling it up always makes
 every logit more confident, so the loss keeps falling towards 0. Adam's steps do not shrink
-with the gradient, so the weights grow fast and the loss drops ~6 decades in 100 steps.
+with the gradient, so the weights grow fast: the loss is below 1e-4 within ~15 steps.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+from tests.datasets.test_datasets import _fake_mnist
 from tests.examples._load import load_example
 
 
@@ -22,3 +23,12 @@ def test_without_mnist_files_or_sklearn_exits_with_a_clear_message(tmp_path, mon
     monkeypatch.setitem(sys.modules, "sklearn.datasets", None)  # import now raises ImportError
     with pytest.raises(SystemExit, match=r"no MNIST IDX files in .* scikit-learn is not installed"):
         load_example("mnist_mlp").load_data(str(tmp_path))
+
+
+def test_mnist_idx_files_are_used_when_present(tmp_path):
+    _fake_mnist(tmp_path, n=6, prefix="train")
+    _fake_mnist(tmp_path, n=3, prefix="t10k")
+    name, train, test = load_example("mnist_mlp").load_data(str(tmp_path), limit=4)
+    assert name == "MNIST"
+    assert train.tensors[0].shape == (4, 1, 28, 28)
+    assert len(test) == 3
