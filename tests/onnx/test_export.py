@@ -1,0 +1,90 @@
+"""tg.onnx.export: onnx.checker accepts the file and ONNX Runtime matches tapegrad's forward."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import tapegrad as tg
+from tapegrad import nn
+from tapegrad.nn import functional as F
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+
+def _run(path, feeds: dict) -> list:
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(None, feeds)
+
+
+def _check(model, inputs: tuple, tmp_path, more_inputs: tuple = (), **kwargs) -> None:
+    """Export on ``inputs``; ORT matches tapegrad on them and on ``more_inputs`` too."""
+    path = tmp_path / "model.onnx"
+    names = [f"in{i}" for i in range(len(inputs))]
+    tg.onnx.export(model, inputs, path, input_names=names, output_names=["out"], **kwargs)
+    onnx.checker.check_model(onnx.load(str(path)))
+    for batch in (inputs, *more_inputs):
+        with tg.no_grad():
+            expected = model(*batch).numpy()
+        (got,) = _run(path, {n: t.numpy() for n, t in zip(names, batch)})
+        assert got.shape == expected.shape
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_export_mlp_matches_with_other_batch_size(tmp_path):
+    model = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 8), nn.Tanh(), nn.Linear(8, 3))
+    model.eval()
+    dynamic = {"in0": {0: "batch"}, "out": {0: "batch"}}
+    _check(model, (tg.randn(5, 4),), tmp_path, ((tg.randn(11, 4),),), dynamic_axes=dynamic)
+
+
+class SmallCNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 4, 3, padding=1)
+        self.conv2 = nn.Conv2d(4, 8, 3, stride=1, padding=2, dilation=2, groups=2)
+        self.pool = nn.MaxPool2d(2)
+        self.avg = nn.AvgPool2d(2, stride=1)
+        self.fc = nn.Linear(8 * 1 * 1, 10)
+
+    def forward(self, x):
+        x = self.pool(F.relu(self.conv1(x)))
+        x = self.pool(F.relu(self.conv2(x)))
+        x = self.avg(x)
+        return self.fc(x.flatten(1))
+
+
+def test_export_cnn_matches_with_other_batch_size(tmp_path):
+    model = SmallCNN().eval()
+    dynamic = {"in0": [0], "out": [0]}
+    _check(
+        model, (tg.randn(2, 1, 8, 8),), tmp_path, ((tg.randn(5, 1, 8, 8),),), dynamic_axes=dynamic
+    )
+
+
+class Attention(nn.Module):
+    def __init__(self, vocab: int = 20, d: int = 8):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, d)
+        self.norm = nn.LayerNorm(d)
+        self.q, self.k, self.v = nn.Linear(d, d), nn.Linear(d, d), nn.Linear(d, d)
+        self.drop = nn.Dropout(0.1)
+        self.head = nn.Linear(d, 3)
+        self.d = d
+
+    def forward(self, tokens):
+        x = self.norm(self.embed(tokens))
+        q, k, v = self.q(x), self.k(x), self.v(x)
+        scores = q @ k.transpose(-2, -1) / math.sqrt(self.d)
+        x = x + self.drop(F.softmax(scores, dim=-1) @ v)
+        return F.log_softmax(self.head(F.gelu(x[:, -1])), dim=-1)
+
+
+def test_export_attention_block_matches_with_other_batch_size(tmp_path):
+    model = Attention().eval()
+    tokens = tg.randint(0, 20, (3, 6))
+    dynamic = {"in0": {0: "batch"}, "out": {0: "batch"}}
+    _check(model, (tokens,), tmp_path, ((tg.randint(0, 20, (7, 6)),),), dynamic_axes=dynamic)
