@@ -88,3 +88,89 @@ def test_export_attention_block_matches_with_other_batch_size(tmp_path):
     tokens = tg.randint(0, 20, (3, 6))
     dynamic = {"in0": {0: "batch"}, "out": {0: "batch"}}
     _check(model, (tokens,), tmp_path, ((tg.randint(0, 20, (7, 6)),),), dynamic_axes=dynamic)
+
+
+class LSTMClassifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(3, 6, batch_first=True)
+        self.fc = nn.Linear(6, 4)
+
+    def forward(self, x):
+        out, _ = self.lstm(x)
+        return self.fc(out[:, -1])
+
+
+def test_export_lstm_classifier_matches_as_unrolled_steps(tmp_path):
+    _check(LSTMClassifier().eval(), (tg.randn(2, 5, 3),), tmp_path)
+
+
+def _ops_model(x):
+    parts = [
+        F.gelu(x, approximate="tanh"),
+        F.silu(x),
+        F.leaky_relu(x, 0.2),
+        F.elu(x),
+        F.selu(x),
+        F.softplus(x, beta=2.0, threshold=1.0),
+        F.hardtanh(x),
+        F.logsigmoid(x),
+        x.exp().log1p(),
+        x.abs().sqrt() - x.sigmoid() ** 2,
+        x.clamp(-0.5, 0.5) / 3,
+        -x.amax(1, keepdim=True).expand(4, 6),
+        x.var(1, keepdim=True) + x.std(0) + x.mean() + x.sum((0, 1)),
+        tg.cat([x[:, ::2], x[:, 1::2].flip(1)], 1),
+        x.unsqueeze(0).permute(2, 1, 0).squeeze(2).t(),
+        x.index_select(1, tg.tensor([5, 0, 0, 3, 2, 1])),
+        x[1:3].repeat(2, 1),
+    ]
+    return tg.stack(parts).sum(0)
+
+
+def test_export_elementwise_shape_and_reduction_ops_match(tmp_path):
+    _check(_ops_model, (tg.randn(4, 6),), tmp_path)
+
+
+def test_export_batch_norm_in_eval_matches(tmp_path):
+    model = nn.Sequential(nn.Conv2d(2, 3, 3), nn.BatchNorm2d(3), nn.ReLU(), nn.Flatten())
+    model(tg.randn(4, 2, 5, 5))  # running statistics that are not the initial ones
+    model.eval()
+    _check(
+        model,
+        (tg.randn(2, 2, 5, 5),),
+        tmp_path,
+        ((tg.randn(3, 2, 5, 5),),),
+        dynamic_axes={"in0": [0], "out": [0]},
+    )
+
+
+def test_export_unmapped_op_raises_naming_it_and_its_site(tmp_path):
+    def model(x):
+        return x.cumsum(0)
+
+    with pytest.raises(
+        NotImplementedError, match=r"no ONNX mapping for op Cumsum.*test_export\.py:\d+"
+    ):
+        tg.onnx.export(model, (tg.randn(3),), tmp_path / "m.onnx")
+
+
+def test_export_writes_to_a_file_object(tmp_path):
+    model = nn.Linear(2, 2)
+    with open(tmp_path / "m.onnx", "wb") as f:
+        tg.onnx.export(model, tg.randn(1, 2), f)
+    (got,) = _run(tmp_path / "m.onnx", {"input_0": np.ones((1, 2), np.float32)})
+    np.testing.assert_allclose(got, model(tg.ones(1, 2)).detach().numpy(), rtol=1e-6)
+
+
+def test_export_dynamic_axes_with_unknown_name_raises(tmp_path):
+    with pytest.raises(ValueError, match=r"dynamic_axes names 'x', which is not an input"):
+        tg.onnx.export(
+            nn.Linear(2, 2), tg.randn(1, 2), tmp_path / "m.onnx", dynamic_axes={"x": [0]}
+        )
+
+
+def test_export_without_onnx_says_how_to_install(tmp_path, monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "onnx", None)
+    with pytest.raises(ImportError, match=r"pip install tapegrad\[onnx\]"):
+        tg.onnx.export(nn.Linear(2, 2), tg.randn(1, 2), tmp_path / "m.onnx")
