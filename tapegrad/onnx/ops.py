@@ -167,15 +167,20 @@ def _hardtanh(g, call):
 
 @rule(act.Elu)
 def _elu(g, call):
-    # elu, selu and celu share one Function: scale * elu(x * input_scale; alpha)
+    # elu, selu and celu share one Function: scale * x above 0, scale * alpha *
+    # (exp(input_scale * x) - 1) below; celu is the case alpha * input_scale = 1
     o = call.kwargs
-    x = call.x(0)
-    if o["input_scale"] != 1.0:
-        x = g.op1("Mul", [x, call.value(o["input_scale"])])
-    out = g.op1("Elu", [x], alpha=float(o["alpha"]))
-    if o["scale"] != 1.0:
-        out = g.op1("Mul", [out, call.value(o["scale"])])
-    return out
+    alpha, scale, input_scale = float(o["alpha"]), float(o["scale"]), float(o["input_scale"])
+    if input_scale == 1.0:
+        out = g.op1("Elu", [call.x(0)], alpha=alpha)
+    elif math.isclose(alpha * input_scale, 1.0, rel_tol=1e-12):
+        out = g.op1("Celu", [call.x(0)], alpha=alpha)
+    else:
+        raise NotImplementedError(
+            f"tg.onnx.export: no ONNX mapping for Elu with alpha={alpha} and "
+            f"input_scale={input_scale} ({call.where()})"
+        )
+    return out if scale == 1.0 else g.op1("Mul", [out, call.value(scale)])
 
 
 @rule(act.Gelu)

@@ -174,3 +174,17 @@ def test_export_without_onnx_says_how_to_install(tmp_path, monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "onnx", None)
     with pytest.raises(ImportError, match=r"pip install tapegrad\[onnx\]"):
         tg.onnx.export(nn.Linear(2, 2), tg.randn(1, 2), tmp_path / "m.onnx")
+
+
+def _more_nn_ops(x):
+    w = tg.ones(3, 2, 3) * 0.1
+    seq = x.reshape(2, 2, 18)[:, :, :8]
+    a = F.max_pool1d(F.conv1d(seq, w, stride=1, padding=1), 3, stride=2, ceil_mode=True)
+    b = F.avg_pool2d(x, 2, stride=2, padding=1, ceil_mode=True, count_include_pad=False)
+    c = F.group_norm(x, 1) + F.celu(x, 0.5) + F.mish(x) + F.hardsigmoid(x) + F.hardswish(x)
+    first, second = c.chunk(2, dim=-1)
+    return tg.cat([a.flatten(1), b.flatten(1), (first * second).flatten(1)], 1)
+
+
+def test_export_conv1d_pooling_group_norm_and_more_activations_match(tmp_path):
+    _check(_more_nn_ops, (tg.randn(2, 2, 3, 6),), tmp_path)
