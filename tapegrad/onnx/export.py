@@ -95,6 +95,10 @@ class Names:
         if array_too:
             self._arrays[id(tensor._data)] = name
 
+    def has(self, v) -> bool:
+        """Whether ``v`` is a Tensor the graph already computes (an input or an op output)."""
+        return isinstance(v, Tensor) and self._tensors.get(id(v)) is not None
+
     def array(self, a: np.ndarray) -> str:
         """The value name of an index array: an input's own array, else a constant."""
         name = self._arrays.get(id(a))
@@ -114,6 +118,22 @@ class Names:
             self.bind(v, name)
             return name
         return self.graph.const(np.asarray(v, dtype=dtype))
+
+
+def _by_module_call(calls: list) -> list:
+    """Runs of calls as ``(scope, calls)``: scope set for one call of a fusable module."""
+    from tapegrad.onnx.modules import fusable
+
+    groups: list = []
+    for call in calls:
+        scope = call.node.modules
+        if not (scope and fusable(scope[-1])):
+            scope = None
+        if groups and scope is not None and groups[-1][0] is scope:
+            groups[-1][1].append(call)
+        else:
+            groups.append((scope, [call]))
+    return groups
 
 
 def _as_tuple(values) -> tuple:
@@ -192,6 +212,7 @@ def export(
         import onnx
     except ImportError as error:
         raise ImportError(_MISSING) from error
+    from tapegrad.onnx.modules import translate_module
     from tapegrad.onnx.ops import translate
 
     if kwargs:
@@ -210,8 +231,12 @@ def export(
     names = Names(graph, _constant_names(model))
     for t, name in zip(inputs, in_names):
         names.bind(t, name, array_too=True)
-    for call in recorder.calls:
-        translate(graph, names, call)
+    for scope, calls in _by_module_call(recorder.calls):
+        if scope is not None:
+            translate_module(graph, names, scope[-1], calls)
+        else:
+            for call in calls:
+                translate(graph, names, call)
     for t, name in zip(outputs, out_names):
         graph.nodes.append(onnx.helper.make_node("Identity", [names.of(t, None)], [name]))
 

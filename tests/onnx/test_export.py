@@ -20,8 +20,11 @@ def _run(path, feeds: dict) -> list:
     return session.run(None, feeds)
 
 
-def _check(model, inputs: tuple, tmp_path, more_inputs: tuple = (), **kwargs) -> None:
-    """Export on ``inputs``; ORT matches tapegrad on them and on ``more_inputs`` too."""
+def _check(model, inputs: tuple, tmp_path, more_inputs: tuple = (), **kwargs) -> list[str]:
+    """Export on ``inputs``; ORT matches tapegrad on them and on ``more_inputs`` too.
+
+    Returns the op types of the exported graph.
+    """
     path = tmp_path / "model.onnx"
     names = [f"in{i}" for i in range(len(inputs))]
     tg.onnx.export(model, inputs, path, input_names=names, output_names=["out"], **kwargs)
@@ -32,6 +35,7 @@ def _check(model, inputs: tuple, tmp_path, more_inputs: tuple = (), **kwargs) ->
         (got,) = _run(path, {n: t.numpy() for n, t in zip(names, batch)})
         assert got.shape == expected.shape
         np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+    return [node.op_type for node in onnx.load(str(path)).graph.node]
 
 
 def test_export_mlp_matches_with_other_batch_size(tmp_path):
@@ -87,7 +91,9 @@ def test_export_attention_block_matches_with_other_batch_size(tmp_path):
     model = Attention().eval()
     tokens = tg.randint(0, 20, (3, 6))
     dynamic = {"in0": {0: "batch"}, "out": {0: "batch"}}
-    _check(model, (tokens,), tmp_path, ((tg.randint(0, 20, (7, 6)),),), dynamic_axes=dynamic)
+    ops = _check(model, (tokens,), tmp_path, ((tg.randint(0, 20, (7, 6)),),), dynamic_axes=dynamic)
+    assert "LayerNormalization" in ops
+    assert "Gather" in ops
 
 
 class LSTMClassifier(nn.Module):
@@ -136,13 +142,21 @@ def test_export_batch_norm_in_eval_matches(tmp_path):
     model = nn.Sequential(nn.Conv2d(2, 3, 3), nn.BatchNorm2d(3), nn.ReLU(), nn.Flatten())
     model(tg.randn(4, 2, 5, 5))  # running statistics that are not the initial ones
     model.eval()
-    _check(
+    ops = _check(
         model,
         (tg.randn(2, 2, 5, 5),),
         tmp_path,
         ((tg.randn(3, 2, 5, 5),),),
         dynamic_axes={"in0": [0], "out": [0]},
     )
+    assert ops.count("BatchNormalization") == 1
+    assert "ReduceMean" not in ops
+
+
+def test_export_layer_norm_without_affine_fuses_and_matches(tmp_path):
+    model = nn.Sequential(nn.Linear(3, 4), nn.LayerNorm(4, elementwise_affine=False))
+    ops = _check(model, (tg.randn(2, 5, 3),), tmp_path)
+    assert ops.count("LayerNormalization") == 1
 
 
 def test_export_unmapped_op_raises_naming_it_and_its_site(tmp_path):
