@@ -110,8 +110,8 @@ class Names:
                 name = self._tensors[id(v)]
                 if name is None:
                     raise NotImplementedError(
-                        "tg.onnx.export: a model output used an op output that has no ONNX "
-                        "counterpart (such as max_pool2d's indices)"
+                        "tg.onnx.export: the model uses a value that has no ONNX counterpart "
+                        "(max_pool2d's indices, or a value inside a fused LayerNorm/BatchNorm)"
                     )
                 return name
             name = self.graph.const(v._data, name=self._constant_names.get(id(v)))
