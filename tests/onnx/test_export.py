@@ -202,3 +202,15 @@ def _more_nn_ops(x):
 
 def test_export_conv1d_pooling_group_norm_and_more_activations_match(tmp_path):
     _check(_more_nn_ops, (tg.randn(2, 2, 3, 6),), tmp_path)
+
+
+def test_import_tapegrad_does_not_import_onnx():
+    code = "import sys, tapegrad; print('onnx' in sys.modules or 'onnxruntime' in sys.modules)"
+    out = __import__("subprocess").run(
+        [__import__("sys").executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=__import__("pathlib").Path(__file__).resolve().parents[2],
+    )
+    assert out.stdout.strip() == "False"
