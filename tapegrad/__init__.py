@@ -1,6 +1,19 @@
 """tapegrad: define-by-run autograd on numpy, with PyTorch's API and a tape you can see."""
 
-from tapegrad import autograd, cuda, datasets, dtypes, func, linalg, nn, optim, training, utils, viz
+from tapegrad import (
+    autograd,
+    cuda,
+    datasets,
+    dtypes,
+    func,
+    linalg,
+    nn,
+    onnx,
+    optim,
+    training,
+    utils,
+    viz,
+)
 from tapegrad._legacy import (
     BoolTensor,
     ByteTensor,
