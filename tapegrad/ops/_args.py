@@ -34,7 +34,8 @@ def dims_tuple(dim, ndim: int, op: str = "") -> tuple[int, ...] | None:
     if dim is None:
         return None
     if isinstance(dim, numbers.Integral):
-        return (dim_index(dim, ndim, op),) if ndim else ()
+        axis = dim_index(dim, ndim, op)  # checked on a 0-d tensor too: only -1 and 0 exist
+        return (axis,) if ndim else ()
     axes = tuple(dim_index(d, ndim, op) for d in dim)
     if len(set(axes)) != len(axes):
         raise RuntimeError(f"{op}: dim {tuple(dim)} appears multiple times in the list of dims")

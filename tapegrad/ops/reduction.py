@@ -88,8 +88,8 @@ class Sum(Function):
 
 @register(Sum, method=True)
 def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
-    """Sum over ``dim`` (all dims by default). Same as ``torch.sum``."""
-    dims = dims_tuple(dim, input._data.ndim, "sum")
+    """Sum over ``dim`` (all dims by default, or for an empty tuple). Same as ``torch.sum``."""
+    dims = _reduce_dims(dim, input._data.ndim, "sum")
     dtype = dtypes.as_dtype(dtype)
     if dtype is None and input._data.dtype.kind in "bui":
         dtype = dtypes.int64  # torch sums bools and integers as int64
@@ -116,7 +116,7 @@ class Mean(Function):
 
 @register(Mean, method=True)
 def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
-    """Average over ``dim`` (all dims by default). Same as ``torch.mean``."""
+    """Average over ``dim`` (all dims by default, or for an empty tuple). As ``torch.mean``."""
     dtype = dtypes.as_dtype(dtype)
     if dtype is None and input._data.dtype.kind != "f":
         raise RuntimeError(
@@ -124,8 +124,10 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
             f"{input._data.dtype}; pass dtype= or convert with .float()"
         )
     if dtype is not None:
+        if dtype.kind != "f":
+            raise RuntimeError(f"mean(): dtype must be a floating point dtype, got {dtype}")
         input = input.to(dtype)
-    return Mean.apply(input, dims_tuple(dim, input._data.ndim, "mean"), keepdim)
+    return Mean.apply(input, _reduce_dims(dim, input._data.ndim, "mean"), keepdim)
 
 
 class Prod(Function):
@@ -204,6 +206,7 @@ class Amax(Function):
     """max of x over dims; tied maxima share the gradient evenly, as torch."""
 
     reduce = staticmethod(np.max)
+    nan_hits = False  # torch's amax gives a NaN maximum no gradient (0 / 0 hits)
 
     @staticmethod
     def forward(ctx, x, dims, keepdim):
@@ -217,6 +220,9 @@ class Amax(Function):
         x, out = ctx.saved_tensors
         dims, keepdim, shape = ctx.dims, ctx.keepdim, ctx.shape
         hit = x == _keep(out, dims, keepdim, shape)
+        if ctx.fn.nan_hits:
+            hit = hit | isnan(x)  # a NaN result is the NaNs' (x == NaN is never true)
+        hit = hit.to(x.dtype)  # a bool / int64 quotient would be float32, even for float64
         share = hit / sum(hit, dims, keepdim=True)
         return _keep(grad, dims, keepdim, shape) * share, None, None
 
@@ -225,6 +231,21 @@ class Amin(Amax):
     """min of x over dims; tied minima share the gradient evenly, as torch."""
 
     reduce = staticmethod(np.min)
+
+
+class MaxAll(Amax):
+    """torch.max(x) of every element: as amax, but a NaN result's gradient goes (evenly) to
+    the NaNs, as in torch."""
+
+    graph_name = "Max"
+    nan_hits = True
+
+
+class MinAll(Amin):
+    """torch.min(x) of every element: as amin, with NaNs taking a NaN result's gradient."""
+
+    graph_name = "Min"
+    nan_hits = True
 
 
 @register(Amax, method=True)
@@ -319,8 +340,8 @@ def min(input: Tensor, dim=None, keepdim: bool = False, *, other=None):
 
 
 _EXTREME = {  # op -> (all dims, one dim, elementwise with a tensor, result type)
-    "max": (Amax, MaxDim, maximum, _MaxResult),
-    "min": (Amin, MinDim, minimum, _MinResult),
+    "max": (MaxAll, MaxDim, maximum, _MaxResult),
+    "min": (MinAll, MinDim, minimum, _MinResult),
 }
 
 
