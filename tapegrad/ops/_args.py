@@ -11,6 +11,7 @@ import operator
 import numpy as np
 
 from tapegrad import dtypes
+from tapegrad.autograd.errstate import restore, silence
 from tapegrad.tensor import Tensor, _make
 
 
@@ -163,12 +164,18 @@ def call_binary(function_cls, x, y, op: str, **kwargs) -> Tensor:
 
 
 def plain_binary(fn, x, y, op: str) -> Tensor:
-    """A binary op with no gradient (comparisons, floor division) on prepared operands."""
+    """A binary op with no gradient (comparisons, floor division) on prepared operands.
+
+    Silent about inf and NaN (1.0 // 0.0 is inf), as ops run through Function are.
+    """
+    token = silence()
     try:
         return _make(np.asarray(fn(arr(x), arr(y))))
     except ValueError:
         _check_broadcast(op, x, y)
         raise
+    finally:
+        restore(token)
 
 
 def promote_tensors(tensors, op: str) -> list:
