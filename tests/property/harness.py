@@ -49,9 +49,9 @@ TOLERANCES = {
 class Call:
     """One generated call, described once and run on every library.
 
-    ``args`` holds numpy arrays (each becomes a tensor, requiring grad where ``grad`` says so
-    and its dtype allows) and plain Python values passed unchanged. ``tg_fn`` and
-    ``torch_fn`` take the converted arguments; ``numpy_fn`` the arrays themselves.
+    ``args`` holds numpy arrays (each becomes a tensor, requiring grad if it is a float one)
+    and plain Python values passed unchanged. ``tg_fn`` and ``torch_fn`` take the converted
+    arguments; ``numpy_fn`` the arrays themselves.
     """
 
     name: str
@@ -60,7 +60,6 @@ class Call:
     tg_fn: Callable | None = None
     torch_fn: Callable | None = None
     numpy_fn: Callable | None = None
-    grad: bool = True
     form: str = "function"  # how it is called, for messages: "function", "operator", ...
 
     def describe(self) -> str:
@@ -68,9 +67,9 @@ class Call:
         parts += [f"{k}={v!r}" for k, v in self.kwargs.items()]
         return f"{self.name}({', '.join(parts)}) [{self.form}]"
 
-    def shapes_and_dtypes(self) -> list[str]:
+    def input_names(self) -> list[str]:
         """How an error message may name the inputs: shapes as tuples and lists, dtype names."""
-        names = [self.name]
+        names = []
         for a in _flat_arrays(self.args):
             shape = tuple(a.shape)
             names += [str(shape), str(list(shape)), str(a.dtype)]
@@ -107,24 +106,24 @@ class Outcome:
     error: BaseException | None = None
 
 
-def _convert(value, make, grad: bool, inputs: list):
+def _convert(value, make, inputs: list):
     if isinstance(value, np.ndarray):
         t = make(value.copy())
-        if grad and value.dtype.kind == "f":
+        if value.dtype.kind == "f":
             t.requires_grad_(True)
         inputs.append(t)
         return t
     if isinstance(value, list):
-        return [_convert(v, make, grad, inputs) for v in value]
+        return [_convert(v, make, inputs) for v in value]
     if isinstance(value, tuple) and any(isinstance(v, np.ndarray) for v in value):
-        return tuple(_convert(v, make, grad, inputs) for v in value)
+        return tuple(_convert(v, make, inputs) for v in value)
     return value
 
 
 def run_tapegrad(call: Call) -> Outcome:
     """Call tapegrad; numpy warnings are errors here (a leaked RuntimeWarning is a bug)."""
     inputs: list = []
-    args = [_convert(a, tg.from_numpy, call.grad, inputs) for a in call.args]
+    args = [_convert(a, tg.from_numpy, inputs) for a in call.args]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         warnings.simplefilter("ignore", UserWarning)  # torch warns too (e.g. var of one item)
@@ -137,7 +136,7 @@ def run_tapegrad(call: Call) -> Outcome:
 
 def run_torch(call: Call) -> Outcome:
     inputs: list = []
-    args = [_convert(a, torch.from_numpy, call.grad, inputs) for a in call.args]
+    args = [_convert(a, torch.from_numpy, inputs) for a in call.args]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -191,7 +190,7 @@ def check(
         _check_against_numpy(call, ours)
         return
     compare_outputs(call, ours.outputs, [_torch_to_numpy(o) for o in theirs.outputs])
-    if call.grad and (grad_where is None or grad_where(*call.args, **call.kwargs)):
+    if grad_where is None or grad_where(*call.args, **call.kwargs):
         compare_gradients(call, ours, theirs)
 
 
@@ -212,7 +211,7 @@ def _names_the_call(message: str, call: Call) -> bool:
     """The op as a word ("pow:", not "powers"), an input's shape or dtype, or a dim."""
     if re.search(rf"\b{re.escape(call.name)}\b", message):
         return True
-    return any(n in message for n in call.shapes_and_dtypes()[1:]) or "dim" in message.lower()
+    return any(n in message for n in call.input_names()) or "dim" in message.lower()
 
 
 def _raised_in_tapegrad(error: BaseException) -> bool:
