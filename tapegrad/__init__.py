@@ -77,7 +77,7 @@ from tapegrad.dtypes import (
 )
 from tapegrad.ops import inplace as _inplace
 from tapegrad.ops.registry import exported as _exported
-from tapegrad.random import Generator, initial_seed, manual_seed
+from tapegrad.random import Generator, get_rng_state, initial_seed, manual_seed, set_rng_state
 from tapegrad.serialization import load, save
 from tapegrad.tensor import Size, Tensor, device
 

@@ -22,6 +22,22 @@ FORMAT = "tapegrad.save"
 VERSION = 1
 _META = "__tapegrad__.json"  # the archive member holding the structure
 _MAX_DEPTH = 100
+# The description holds structure only (arrays are separate members), a few dozen bytes per
+# entry: 4 MiB is far beyond any real state dict, and reading stops there, so a compressed
+# "zip bomb" description cannot make load allocate gigabytes.
+_MAX_META_BYTES = 4 * 2**20
+# What zipfile and numpy's .npy reader raise on damaged bytes: a bad CRC or header, a
+# "compression method" or "zip version" that a flipped byte invented (NotImplementedError),
+# an "encrypted" flag (RuntimeError), a size past the end of the file, a bad .npy header.
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    NotImplementedError,
+    RuntimeError,
+    OSError,
+    EOFError,
+    ValueError,
+)
 
 
 class SerializationError(RuntimeError):
@@ -124,10 +140,17 @@ def load(f, map_location=None, weights_only: bool = True, mmap=None):
         from tapegrad.tensor import device
 
         device(map_location)
-    name = os.fspath(f) if isinstance(f, (str, os.PathLike)) else getattr(f, "name", "<stream>")
+    if isinstance(f, (str, os.PathLike)):
+        # a missing or unreadable path raises as open() does (FileNotFoundError ...), as torch
+        with open(f, "rb") as handle:
+            return _load(handle, os.fspath(f))
+    return _load(f, getattr(f, "name", "<stream>"))
+
+
+def _load(handle, name: str):
     try:
-        archive = zipfile.ZipFile(f)
-    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        archive = zipfile.ZipFile(handle)
+    except _ZIP_ERRORS as error:
         raise SerializationError(
             f"load: {name} is not a tapegrad save file (not a zip archive: {error})"
         ) from None
@@ -139,16 +162,23 @@ def load(f, map_location=None, weights_only: bool = True, mmap=None):
 
 def _read_meta(archive: zipfile.ZipFile, name: str) -> dict:
     try:
-        raw = archive.read(_META)
+        with archive.open(_META) as member:
+            raw = member.read(_MAX_META_BYTES + 1)
     except KeyError:
         raise SerializationError(
             f"load: {name} has no {_META}; it was not written by tapegrad.save"
         ) from None
-    except (zipfile.BadZipFile, OSError, EOFError) as error:
+    except _ZIP_ERRORS as error:
         raise SerializationError(f"load: {name} is damaged: {error}") from None
+    if len(raw) > _MAX_META_BYTES:
+        raise SerializationError(
+            f"load: {name} has a description over {_MAX_META_BYTES} bytes; it is forged"
+        )
     try:
-        meta = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        meta = json.loads(raw, parse_constant=_no_constant)
+    except RecursionError:
+        raise SerializationError(f"load: {name} nests deeper than {_MAX_DEPTH} levels") from None
+    except ValueError as error:  # JSON syntax, bad UTF-8, an integer with 100,000 digits
         raise SerializationError(f"load: {name} has an unreadable description: {error}") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT or "root" not in meta:
         raise SerializationError(f"load: {name} is not a tapegrad save file")
@@ -158,6 +188,11 @@ def _read_meta(archive: zipfile.ZipFile, name: str) -> dict:
             f"version {VERSION}"
         )
     return meta
+
+
+def _no_constant(text: str):
+    """JSON's non-standard NaN/Infinity: save writes them as {"__float__": ...} instead."""
+    raise ValueError(f"non-standard constant {text}")
 
 
 def _decode(node, archive, loaded: dict, name: str, depth: int):
@@ -172,7 +207,10 @@ def _decode(node, archive, loaded: dict, name: str, depth: int):
     if "__float__" in node:
         return _special_float(node["__float__"], name)
     if "__tuple__" in node:
-        return tuple(_decode(v, archive, loaded, name, depth + 1) for v in node["__tuple__"])
+        values = node["__tuple__"]
+        if not isinstance(values, list):
+            raise SerializationError(f"load: {name} has a malformed tuple {values!r:.80}")
+        return tuple(_decode(v, archive, loaded, name, depth + 1) for v in values)
     if "__dict__" in node:
         pairs = [
             (
@@ -194,8 +232,12 @@ def _pairs(items, name: str) -> list:
 
 
 def _hashable(key, name: str):
-    if isinstance(key, (list, dict)):
-        raise SerializationError(f"load: {name} has a mapping key that is not hashable")
+    try:
+        hash(key)
+    except TypeError:
+        raise SerializationError(
+            f"load: {name} has a mapping key that is not hashable ({type(key).__name__})"
+        ) from None
     return key
 
 
@@ -214,14 +256,17 @@ def _decode_array(node: dict, archive, loaded: dict, name: str):
     array = loaded[key]
     if kind == "ndarray":
         return array
+    requires_grad = node.get("requires_grad", False)
+    if not isinstance(requires_grad, bool) or (requires_grad and array.dtype.kind != "f"):
+        raise SerializationError(
+            f"load: {name}: array {key} of dtype {array.dtype} has requires_grad "
+            f"{requires_grad!r}; only float tensors can require grad"
+        )
     if kind == "parameter":
         from tapegrad.nn.parameter import Parameter
 
-        return Parameter(_make(array), requires_grad=bool(node.get("requires_grad")))
-    t = _make(array)
-    if node.get("requires_grad") and array.dtype.kind == "f":
-        t.requires_grad_(True)
-    return t
+        return Parameter(_make(array), requires_grad=requires_grad)
+    return _make(array).requires_grad_(requires_grad)
 
 
 def _read_array(archive: zipfile.ZipFile, key: str, name: str) -> np.ndarray:
@@ -247,11 +292,15 @@ def _read_array(archive: zipfile.ZipFile, key: str, name: str) -> np.ndarray:
                     f"the file holds at most {available} bytes: it is truncated or forged"
                 )
         with archive.open(info) as handle:
-            return np.lib.format.read_array(handle, allow_pickle=False)
+            array = np.lib.format.read_array(handle, allow_pickle=False)
+    except SerializationError:
+        raise
     except KeyError:
         raise SerializationError(f"load: {name} is missing array {key}") from None
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
+    except _ZIP_ERRORS as error:
         raise SerializationError(f"load: {name}: array {key} is damaged: {error}") from None
+    # tapegrad dtypes are native (a big-endian float64 is not tg.float64): convert foreign ones
+    return array if array.dtype.isnative else array.astype(array.dtype.newbyteorder("="))
 
 
 def _archive_size(archive: zipfile.ZipFile) -> int:

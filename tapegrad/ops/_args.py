@@ -11,6 +11,7 @@ import operator
 import numpy as np
 
 from tapegrad import dtypes
+from tapegrad.autograd.errstate import restore, silence
 from tapegrad.tensor import Tensor, _make
 
 
@@ -34,7 +35,8 @@ def dims_tuple(dim, ndim: int, op: str = "") -> tuple[int, ...] | None:
     if dim is None:
         return None
     if isinstance(dim, numbers.Integral):
-        return (dim_index(dim, ndim, op),) if ndim else ()
+        axis = dim_index(dim, ndim, op)  # checked on a 0-d tensor too: only -1 and 0 exist
+        return (axis,) if ndim else ()
     axes = tuple(dim_index(d, ndim, op) for d in dim)
     if len(set(axes)) != len(axes):
         raise RuntimeError(f"{op}: dim {tuple(dim)} appears multiple times in the list of dims")
@@ -162,12 +164,18 @@ def call_binary(function_cls, x, y, op: str, **kwargs) -> Tensor:
 
 
 def plain_binary(fn, x, y, op: str) -> Tensor:
-    """A binary op with no gradient (comparisons, floor division) on prepared operands."""
+    """A binary op with no gradient (comparisons, floor division) on prepared operands.
+
+    Silent about inf and NaN (1.0 // 0.0 is inf), as ops run through Function are.
+    """
+    token = silence()
     try:
         return _make(np.asarray(fn(arr(x), arr(y))))
     except ValueError:
         _check_broadcast(op, x, y)
         raise
+    finally:
+        restore(token)
 
 
 def promote_tensors(tensors, op: str) -> list:

@@ -18,13 +18,20 @@ sin = np.sin
 cos = np.cos
 sinh = np.sinh
 cosh = np.cosh
-sign = np.sign
 where = np.where
 maximum = np.maximum
 minimum = np.minimum
 matmul = np.matmul
 zeros_like = np.zeros_like
 floor = np.floor
+floor_divide = np.floor_divide
+isnan = np.isnan
+logical_not = np.logical_not
+
+
+def sign(input):
+    out = np.sign(input)
+    return np.where(np.isnan(out), out.dtype.type(0), out)  # torch's sign of NaN is 0
 
 
 def rsqrt(x):

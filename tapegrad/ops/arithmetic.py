@@ -55,6 +55,12 @@ class Sub(Function):
 @register(Sub, method=True, dunders=("__sub__", "__rsub__"))
 def sub(input, other, *, alpha=1) -> Tensor:
     """Return ``input - alpha * other``, broadcasting. Same as ``torch.sub``."""
+    if _is_bool(input) or _is_bool(other):
+        raise RuntimeError(
+            "sub: subtraction, the `-` operator, with a bool tensor is not supported (got "
+            f"{_dtype_name(input)} and {_dtype_name(other)}); use the `~` or logical_not() "
+            "operator to invert a mask"
+        )
     if alpha != 1:
         other = mul(other, alpha)
     x, y = operands(input, other, "sub")
@@ -101,7 +107,8 @@ class Div(Function):
     def backward(ctx, grad):
         x, y = ctx.saved_tensors
         grad_x = grad / y if ctx.needs_input_grad[0] else None
-        grad_y = -grad * x / (y * y) if ctx.needs_input_grad[1] else None  # d(x/y)/dy = -x/y^2
+        # d(x/y)/dy = -x/y^2, as (x/y)/y: y*y would underflow to 0 (or overflow) first
+        grad_y = -grad * (x / y) / y if ctx.needs_input_grad[1] else None
         return grad_x, grad_y
 
 
@@ -135,7 +142,11 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx, x, y):
-        out = np.power(_arr(x), _arr(y))
+        base, exponent = _arr(x), _arr(y)
+        if np.asarray(exponent).dtype.kind in "iu" and np.asarray(base).dtype.kind in "iub":
+            out = _int_power(base, exponent)
+        else:
+            out = np.power(base, exponent)
         ctx.save_for_backward(x, y, out)
         return out
 
@@ -151,16 +162,49 @@ class Pow(Function):
                 grad_x = xp.where(y == 0, 0.0, grad * y * x ** (y - 1))
         if ctx.needs_input_grad[1]:  # d x^y/dy = x^y log(x), taken as 0 where x == 0 and y >= 0
             if isinstance(x, numbers.Number):
-                grad_y = grad * 0.0 if x == 0 else grad * out * (math.log(x) if x > 0 else math.nan)
+                log_x = math.log(x) if x > 0 else -math.inf if x == 0 else math.nan
+                grad_y = grad * out * log_x
+                if x == 0:
+                    grad_y = xp.where(y >= 0, 0.0, grad_y)
             else:
                 grad_y = xp.where((x == 0) & (y >= 0), 0.0, grad * out * xp.log(x))
         return grad_x, grad_y
 
 
+def _int_power(base, exponent):
+    """Integer powers as torch computes them: a negative exponent gives 0, except for bases
+    1 and -1 (numpy refuses negative integer exponents outright)."""
+    negative = np.less(exponent, 0)
+    if not np.any(negative):
+        return np.power(base, exponent)
+    kept = np.power(base, np.where(negative, 0, exponent))
+    odd = np.remainder(exponent, 2) != 0
+    unit = np.where(np.equal(base, -1) & odd, -1, np.where(np.abs(base) == 1, 1, 0))
+    return np.where(negative, unit, kept).astype(kept.dtype, copy=False)
+
+
 @register(Pow, method=True, dunders=("__pow__", "__rpow__"))
 def pow(input, exponent) -> Tensor:
     """Return ``input ** exponent``, broadcasting. Same as ``torch.pow``."""
+    if _is_bool(input) and _is_bool(exponent) and isinstance(input, Tensor):
+        if isinstance(exponent, Tensor):
+            raise TypeError("pow: not implemented for two bool tensors, as in torch")
+        # a bool tensor to a bool power stays bool: x ** True is x, x ** False is all True
+        return input.clone() if exponent else input.logical_or(True)
+    if _is_bool(input) and _is_bool(exponent):
+        raise TypeError("pow: not implemented for a bool base and bool tensor exponent")
     x, y = operands(input, exponent, "pow")
+    if (
+        isinstance(x, Tensor)
+        and x._data.dtype.kind in "iu"
+        and isinstance(y, int)
+        and not isinstance(y, bool)
+        and y < 0
+    ):
+        raise RuntimeError(
+            f"pow: integers to negative integer powers are not allowed (a {x._data.dtype} "
+            f"tensor to the power {y}); convert the tensor to float first"
+        )
     return call_binary(Pow, x, y, "pow")
 
 
@@ -187,7 +231,7 @@ def neg(input: Tensor) -> Tensor:
 
 
 class Remainder(Function):
-    """x - y * floor(x / y), with the sign of y (Python's %)."""
+    """x - y * (x // y), with the sign of y (Python's %)."""
 
     raw_backward = True
 
@@ -199,22 +243,37 @@ class Remainder(Function):
     @staticmethod
     def backward(ctx, grad):
         x, y = ctx.saved_tensors
-        grad_y = -grad * ctx.xp.floor(x / y) if ctx.needs_input_grad[1] else None
+        # d(x mod y)/dy = -(x // y); floor division, not floor(x / y): 1 // 0.1 is 9, but the
+        # rounded quotient 1 / 0.1 is exactly 10
+        grad_y = -grad * ctx.xp.floor_divide(x, y) if ctx.needs_input_grad[1] else None
         return grad, grad_y
 
 
 @register(Remainder, method=True, dunders=("__mod__", "__rmod__"))
 def remainder(input, other) -> Tensor:
     """Return the remainder of ``input / other`` with the sign of ``other``. As torch."""
-    x, y = operands(input, other, "remainder")
+    x, y = _integer_division_operands(input, other, "remainder")
     return call_binary(Remainder, x, y, "remainder")
 
 
 @register(method=True, dunders=("__floordiv__", "__rfloordiv__"), differentiable=False)
 def floor_divide(input, other) -> Tensor:
     """Return ``floor(input / other)``; no gradient flows. Same as ``torch.floor_divide``."""
-    x, y = operands(input, other, "floor_divide")
+    x, y = _integer_division_operands(input, other, "floor_divide")
     return plain_binary(np.floor_divide, x, y, "floor_divide")
+
+
+def _integer_division_operands(input, other, op: str):
+    """Operands of // and %: torch has no bool kernel, and an integer zero divisor raises
+    (numpy would return 0 with a warning)."""
+    x, y = operands(input, other, op)
+    if _is_bool(x) and _is_bool(y):
+        raise TypeError(f"{op}: not implemented for dtype bool, as in torch")
+    if _is_integral(x) and _is_integral(y) and np.any(np.equal(_arr(y), 0)) and _meets(x, y):
+        raise RuntimeError(
+            f"{op}: integer division by zero (ZeroDivisionError); the divisor has a zero"
+        )
+    return x, y
 
 
 def _div_trunc(input, other) -> Tensor:
@@ -236,3 +295,21 @@ def _is_integral(value) -> bool:
     if isinstance(value, Tensor):
         return value._data.dtype.kind in "iub"
     return isinstance(value, int)
+
+
+def _meets(x, y) -> bool:
+    """Whether the broadcast result has elements (an empty one never divides by its zero)."""
+    try:
+        return math.prod(np.broadcast_shapes(np.shape(_arr(x)), np.shape(_arr(y)))) > 0
+    except ValueError:
+        return False  # shapes that do not broadcast: the op itself says so
+
+
+def _is_bool(value) -> bool:
+    if isinstance(value, Tensor):
+        return value._data.dtype.kind == "b"
+    return isinstance(value, (bool, np.bool_))
+
+
+def _dtype_name(value) -> str:
+    return str(value._data.dtype) if isinstance(value, Tensor) else type(value).__name__

@@ -23,6 +23,7 @@ class _Unary(Function):
     raw_backward = True
 
     keeps_int = False  # True: integer input gives integer output (abs, square); else float
+    takes_bool = True  # False where torch has no bool kernel (abs, floor, relu ...)
 
     @staticmethod
     def compute(x: np.ndarray) -> np.ndarray:
@@ -35,6 +36,9 @@ class _Unary(Function):
     @staticmethod
     def forward(ctx, x):
         data = x._data
+        if data.dtype.kind == "b" and not ctx.fn.takes_bool:
+            name = ctx.fn.__name__.lower()
+            raise TypeError(f"{name}: not implemented for dtype bool, as in torch; convert first")
         if data.dtype.kind != "f" and not ctx.fn.keeps_int:
             data = data.astype(dtypes.get_default_dtype())
         out = ctx.fn.compute(data)
@@ -184,7 +188,9 @@ class Rsqrt(_Unary):
 
     @staticmethod
     def derivative(xp, x, out):
-        return -0.5 * out / x  # d/dx x^(-1/2) = -x^(-3/2) / 2
+        # d/dx x^(-1/2) = -x^(-3/2) / 2 = -out^3 / 2; from out alone, so that at x = -0.0
+        # (out = -inf) the sign is torch's: out / x would flip it
+        return -0.5 * out * out * out
 
 
 @register(Rsqrt, method=True)
@@ -211,7 +217,11 @@ def reciprocal(input: Tensor) -> Tensor:
 
 class Square(_Unary):
     keeps_int = True
-    compute = np.square
+
+    @staticmethod
+    def compute(x):
+        # torch squares bools as int64 (numpy would give int8)
+        return np.square(x.astype(dtypes.int64) if x.dtype.kind == "b" else x)
 
     @staticmethod
     def derivative(xp, x, out):
@@ -229,6 +239,7 @@ def square(input: Tensor) -> Tensor:
 
 class Abs(_Unary):
     keeps_int = True
+    takes_bool = False
     compute = np.abs
 
     @staticmethod
@@ -246,14 +257,24 @@ class _Flat(_Unary):
     """Piecewise-constant functions: their derivative is zero wherever it exists."""
 
     keeps_int = True
+    takes_bool = False
 
     @staticmethod
-    def derivative(xp, x, out):
-        return out * 0
+    def backward(ctx, grad):
+        # zeros, not grad * 0: as torch, even at inf/NaN inputs and for a NaN grad
+        return ctx.xp.zeros_like(grad)
 
 
 class Sign(_Flat):
-    compute = np.sign
+    takes_bool = True
+
+    @staticmethod
+    def compute(x):
+        if x.dtype.kind == "b":
+            return x.copy()  # torch keeps bools: sign(True) is True
+        if x.dtype.kind == "f":  # torch's sign of NaN is 0 (numpy's is NaN)
+            return np.sign(np.where(np.isnan(x), x.dtype.type(0), x))
+        return np.sign(x)
 
 
 @register(Sign, method=True)
@@ -461,6 +482,7 @@ def sigmoid(input: Tensor) -> Tensor:
 
 class Relu(_Unary):
     keeps_int = True
+    takes_bool = False
 
     @staticmethod
     def compute(x):
@@ -468,7 +490,8 @@ class Relu(_Unary):
 
     @staticmethod
     def derivative(xp, x, out):
-        return out > 0  # the gradient at 0 is 0, as torch
+        # the gradient at 0 is 0 and at NaN passes through, as torch's (out <= 0) mask
+        return xp.logical_not(out <= 0)
 
 
 @register(Relu, method=True)
@@ -530,10 +553,22 @@ def clamp(input: Tensor, min=None, max=None) -> Tensor:
         out = input if min is None else where(input < min, min, input)
         return out if max is None else where(out > max, max, out)
     x = input
-    bound = min if min is not None else max
-    if x._data.dtype.kind != "f" and isinstance(bound, float):
-        x = x.to(dtypes.get_default_dtype())
+    bounds = [b for b in (min, max) if b is not None]
+    if any(isinstance(b, float) for b in bounds):
+        if x._data.dtype.kind != "f":
+            x = x.to(dtypes.get_default_dtype())  # either float bound makes the result float
+    elif x._data.dtype.kind == "b":
+        if all(isinstance(b, bool) for b in bounds):
+            raise TypeError("clamp: not implemented for dtype bool with bool bounds, as in torch")
+        x = x.to(dtypes.int64)  # an int bound lifts a bool tensor to int64, as in torch
     return Clamp.apply(x, min, max)
+
+
+def _extreme_grads(grad, x, y, x_loses, y_loses) -> tuple:
+    """torch's maximum/minimum rule: half each at a tie, none to the loser, so at a NaN
+    (neither wins nor ties) the whole gradient goes to both sides."""
+    grad = where(x == y, grad * 0.5, grad)
+    return where(x_loses, 0.0, grad), where(y_loses, 0.0, grad)
 
 
 class Maximum(Function):
@@ -549,8 +584,7 @@ class Maximum(Function):
     @staticmethod
     def backward(ctx, grad):
         x, y = ctx.saved_tensors
-        share = (x > y) + (x == y) * 0.5
-        return grad * share, grad * (1 - share)
+        return _extreme_grads(grad, x, y, x < y, x > y)
 
 
 @register(Maximum, method=True)
@@ -573,8 +607,7 @@ class Minimum(Function):
     @staticmethod
     def backward(ctx, grad):
         x, y = ctx.saved_tensors
-        share = (x < y) + (x == y) * 0.5
-        return grad * share, grad * (1 - share)
+        return _extreme_grads(grad, x, y, x > y, x < y)
 
 
 @register(Minimum, method=True)

@@ -101,7 +101,12 @@ def _value_tensor(value, dtype: np.dtype) -> Tensor:
     """A written value (tensor, array or number) as a tensor of the destination's dtype."""
     if isinstance(value, Tensor):
         return value if value._data.dtype == dtype else value.to(dtype)
-    return _make(np.array(value).astype(dtype))
+    array = np.array(value)
+    if dtype.kind in "iu" and array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise RuntimeError(
+            f"value {value!r} cannot be converted to type {dtype} without overflow, as in torch"
+        )
+    return _make(array.astype(dtype))
 
 
 def _fit_value(value: Tensor, target: tuple, op: str) -> Tensor:

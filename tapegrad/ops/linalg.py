@@ -24,8 +24,9 @@ from tapegrad.ops.shape import squeeze
 from tapegrad.tensor import Tensor
 
 
-def _tensors(op: str, *values) -> list[Tensor]:
-    """Operands as tensors of one dtype; Python scalars are refused, as torch refuses them."""
+def _tensors(op: str, *values, bool_ok: bool = False) -> list[Tensor]:
+    """Operands as tensors of one dtype; Python scalars are refused, as torch refuses them,
+    and so are bools (torch has no bool kernels for products), unless ``bool_ok``."""
     tensors = []
     for value in values:
         if isinstance(value, np.ndarray):
@@ -33,7 +34,10 @@ def _tensors(op: str, *values) -> list[Tensor]:
         if not isinstance(value, Tensor):
             raise TypeError(f"{op}: expected Tensor operands, got {type(value).__name__}")
         tensors.append(value)
-    return promote_tensors(tensors, op)
+    tensors = promote_tensors(tensors, op)
+    if tensors[0]._data.dtype.kind == "b" and not bool_ok:
+        raise TypeError(f"{op}: not implemented for dtype bool, as in torch; convert first")
+    return tensors
 
 
 def _shapes(*tensors: Tensor) -> str:
@@ -96,7 +100,7 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
         type(input) is Tensor
         and type(other) is Tensor
         and input._data.ndim == 2 == other._data.ndim
-        and input._data.dtype == other._data.dtype
+        and input._data.dtype == other._data.dtype != dtypes.bool
         and input._data.shape[1] == other._data.shape[0]
     ):
         return MatMul.apply(input, other)  # the common case: nothing to check or convert
@@ -160,7 +164,7 @@ def dot(input: Tensor, tensor: Tensor) -> Tensor:
 @register(method=True)
 def outer(input: Tensor, vec2: Tensor) -> Tensor:
     """Outer product: ``out[i, j] = input[i] * vec2[j]``. Same as ``torch.outer``."""
-    x, y = _tensors("outer", input, vec2)
+    x, y = _tensors("outer", input, vec2, bool_ok=True)  # torch's outer is a product
     _check_rank("outer", x, 1, "input")
     _check_rank("outer", y, 1, "vec2")
     return mul(x.unsqueeze(-1), y)

@@ -91,8 +91,8 @@ class Sum(Function):
 
 @register(Sum, method=True)
 def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
-    """Sum over ``dim`` (all dims by default). Same as ``torch.sum``."""
-    dims = dims_tuple(dim, input._data.ndim, "sum")
+    """Sum over ``dim`` (all dims by default, or for an empty tuple). Same as ``torch.sum``."""
+    dims = _reduce_dims(dim, input._data.ndim, "sum")
     dtype = dtypes.as_dtype(dtype)
     if dtype is None and input._data.dtype.kind in "bui":
         dtype = dtypes.int64  # torch sums bools and integers as int64
@@ -121,7 +121,7 @@ class Mean(Function):
 
 @register(Mean, method=True)
 def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
-    """Average over ``dim`` (all dims by default). Same as ``torch.mean``."""
+    """Average over ``dim`` (all dims by default, or for an empty tuple). As ``torch.mean``."""
     dtype = dtypes.as_dtype(dtype)
     if dtype is None and input._data.dtype.kind != "f":
         raise RuntimeError(
@@ -129,8 +129,10 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
             f"{input._data.dtype}; pass dtype= or convert with .float()"
         )
     if dtype is not None:
+        if dtype.kind != "f":
+            raise RuntimeError(f"mean(): dtype must be a floating point dtype, got {dtype}")
         input = input.to(dtype)
-    return Mean.apply(input, dims_tuple(dim, input._data.ndim, "mean"), keepdim)
+    return Mean.apply(input, _reduce_dims(dim, input._data.ndim, "mean"), keepdim)
 
 
 class Prod(Function):
@@ -211,6 +213,7 @@ class Amax(Function):
     raw_backward = True
 
     reduce = staticmethod(np.max)
+    nan_hits = False  # torch's amax gives a NaN maximum no gradient (0 / 0 hits)
 
     @staticmethod
     def forward(ctx, x, dims, keepdim):
@@ -224,14 +227,33 @@ class Amax(Function):
         x, out = ctx.saved_tensors
         dims, keepdim, shape = ctx.dims, ctx.keepdim, ctx.shape
         hit = x == _keep(out, dims, keepdim, shape)
-        share = hit / ctx.xp.sum(hit, dims, keepdim=True)
-        return _keep(grad, dims, keepdim, shape) * share, None, None
+        if ctx.fn.nan_hits:
+            hit = hit | ctx.xp.isnan(x)  # a NaN result is the NaNs' (x == NaN is never true)
+        # the grad is masked, then divided by the hit count: hit / count would be a float32
+        # quotient (bool / int64) even for float64 inputs
+        kept = _keep(grad, dims, keepdim, shape)
+        return ctx.xp.where(hit, kept, 0) / ctx.xp.sum(hit, dims, keepdim=True), None, None
 
 
 class Amin(Amax):
     """min of x over dims; tied minima share the gradient evenly, as torch."""
 
     reduce = staticmethod(np.min)
+
+
+class MaxAll(Amax):
+    """torch.max(x) of every element: as amax, but a NaN result's gradient goes (evenly) to
+    the NaNs, as in torch."""
+
+    graph_name = "Max"
+    nan_hits = True
+
+
+class MinAll(Amin):
+    """torch.min(x) of every element: as amin, with NaNs taking a NaN result's gradient."""
+
+    graph_name = "Min"
+    nan_hits = True
 
 
 @register(Amax, method=True)
@@ -328,8 +350,8 @@ def min(input: Tensor, dim=None, keepdim: bool = False, *, other=None):
 
 
 _EXTREME = {  # op -> (all dims, one dim, elementwise with a tensor, result type)
-    "max": (Amax, MaxDim, maximum, _MaxResult),
-    "min": (Amin, MinDim, minimum, _MinResult),
+    "max": (MaxAll, MaxDim, maximum, _MaxResult),
+    "min": (MinAll, MinDim, minimum, _MinResult),
 }
 
 

@@ -14,6 +14,7 @@ import operator
 import numpy as np
 
 from tapegrad.autograd.function import Function
+from tapegrad.creation import zeros
 from tapegrad.ops._args import dim_index, dims_tuple, promote_tensors, shape_args
 from tapegrad.ops.registry import register
 from tapegrad.tensor import Tensor
@@ -443,17 +444,25 @@ def roll(input: Tensor, shifts, dims=None) -> Tensor:
 
 
 class Cat(Function):
-    """The inputs joined along ``dim`` (a copy); each input is its own edge."""
+    """The inputs joined along ``dim`` (a copy); each input is its own edge.
+
+    Inputs marked in ``skip`` (torch's legacy 1-D empty tensors) are left out of the join
+    but stay inputs, as in torch: the result requires grad if they do, and their gradient
+    is empty.
+    """
 
     @staticmethod
-    def forward(ctx, *tensors, dim):
-        ctx.dim = dim
-        ctx.sizes = tuple(t._data.shape[dim] for t in tensors)
-        return np.concatenate([t._data for t in tensors], axis=dim)
+    def forward(ctx, *tensors, dim, skip=None):
+        skip = skip or (False,) * len(tensors)
+        joined = [t for t, skipped in zip(tensors, skip) if not skipped]
+        ctx.dim, ctx.skip = dim, skip
+        ctx.sizes = tuple(t._data.shape[dim] for t in joined)
+        return np.concatenate([t._data for t in joined], axis=dim)
 
     @staticmethod
     def backward(ctx, grad):
-        return Split.apply(grad, ctx.sizes, ctx.dim)  # each input gets its slice of grad
+        pieces = iter(Split.apply(grad, ctx.sizes, ctx.dim))  # each input gets its slice
+        return tuple(zeros(0, dtype=grad.dtype) if s else next(pieces) for s in ctx.skip)
 
 
 def _check_cat(tensors: list[Tensor], dim: int) -> None:
@@ -487,11 +496,15 @@ def cat(tensors, dim: int = 0) -> Tensor:
                 f"cat: zero-dimensional tensor (at position {i}) cannot be concatenated"
             )
     tensors = promote_tensors(tensors, "cat")
-    # torch skips 1-D empty tensors (the legacy `torch.tensor([])` start of a running cat)
-    joined = [t for t in tensors if t._data.shape != (0,)] or tensors[:1]
+    # torch skips 1-D empty tensors (the legacy `torch.tensor([])` start of a running cat),
+    # unless all are
+    skip = tuple(t._data.shape == (0,) for t in tensors)
+    if all(skip):
+        skip = (False,) * len(tensors)
+    joined = [t for t, skipped in zip(tensors, skip) if not skipped]
     d = dim_index(dim, joined[0]._data.ndim, "cat")
     _check_cat(joined, d)
-    return Cat.apply(*joined, dim=d)
+    return Cat.apply(*tensors, dim=d, skip=skip if any(skip) else None)
 
 
 @register()

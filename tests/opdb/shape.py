@@ -118,9 +118,11 @@ def np_split(x, split_size_or_sections, dim=0):
     n = x.shape[dim]
     if isinstance(split_size_or_sections, int):
         size = split_size_or_sections
-        sizes = [min(size, n - start) for start in range(0, n, size)]
+        sizes = [min(size, n - start) for start in range(0, n, size)] or [0]  # one empty piece
     else:
         sizes = list(split_size_or_sections)
+    if not sizes:  # split(x, []) of an empty dim: no pieces, where np.split would give one
+        return []
     return np.split(x, np.cumsum(sizes)[:-1], axis=dim)
 
 

@@ -128,8 +128,9 @@ class Hardtanh(_Pointwise):
 
     @staticmethod
     def vjp(grad, x, out, min_val, max_val):
-        # zero at the bounds themselves, unlike clamp: torch's hardtanh_backward
-        return grad * ((x > min_val) & (x < max_val))
+        # zero at the bounds themselves, unlike clamp, and a NaN passes the gradient on:
+        # torch's hardtanh_backward
+        return where((x <= min_val) | (x >= max_val), 0.0, grad)
 
 
 @register(Hardtanh, export=False)
@@ -162,7 +163,8 @@ class Elu(_Pointwise):
     @staticmethod
     def vjp(grad, x, out, alpha, scale, input_scale):
         slope = exp(clamp(x, max=0) * input_scale) * (scale * alpha * input_scale)
-        return where(x > 0, grad * scale, grad * slope)  # d/dx a(e^(sx) - 1) = a s e^(sx)
+        # d/dx a(e^(sx) - 1) = a s e^(sx); a NaN takes the linear side's slope, as torch
+        return where(x <= 0, grad * slope, grad * scale)
 
 
 @register(Elu, export=False)
@@ -205,8 +207,8 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
     channels = input.shape[1] if input.dim() >= 2 else 1
     if weight.numel() != 1 and weight.numel() != channels:
         raise RuntimeError(
-            "Mismatch of parameter numbers and input channel size. Found parameter numbers = "
-            f"{weight.numel()} and channel size = {channels}."
+            "prelu: Mismatch of parameter numbers and input channel size. Found parameter "
+            f"numbers = {weight.numel()} and channel size = {channels}."
         )
     if weight.numel() != 1:
         weight = weight.reshape((channels,) + (1,) * (input.dim() - 2))

@@ -303,7 +303,9 @@ def binary_cross_entropy(
     for name, value in (("input", input), ("target", target)):
         data = value._data
         if not np.all((data >= 0) & (data <= 1)):
-            raise RuntimeError(f"all elements of {name} should be between 0 and 1")
+            raise RuntimeError(
+                f"binary_cross_entropy: all elements of {name} should be between 0 and 1"
+            )
     loss = BinaryCrossEntropy.apply(input, target)
     if weight is not None:
         loss = loss * weight
