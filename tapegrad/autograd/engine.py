@@ -167,7 +167,7 @@ def _run(roots, seeds, retain_graph, create_graph, inputs, capture: bool) -> dic
 
     def deliver(target, output_nr, g: Tensor) -> None:
         if output_nr is None:
-            _deliver_to_leaf(target, g, wanted, captured, capture, create_graph)
+            _deliver_to_leaf(target, g, wanted, captured, capture, False)
             return
         if needed is not None and target not in needed:
             return
@@ -212,7 +212,12 @@ def _run(roots, seeds, retain_graph, create_graph, inputs, capture: bool) -> dic
             for i, (edge, g) in enumerate(zip(node.edges, grad_inputs)):
                 if edge is None or g is None:
                     continue
-                deliver(edge[0], edge[1], _fit(node, i, g))
+                fitted = _fit(node, i, g)
+                if edge[1] is None:  # a leaf
+                    owned = not create_graph and _owned(fitted, g, grads, grad_inputs)
+                    _deliver_to_leaf(edge[0], fitted, wanted, captured, capture, owned)
+                else:
+                    deliver(edge[0], edge[1], fitted)
     finally:
         restore(quiet)
         STATE.enabled = prev_mode
@@ -321,10 +326,31 @@ def _fit(node: Node, index: int, g) -> Tensor:
     return _make(data if data.dtype == dtype else data.astype(dtype))
 
 
-def _deliver_to_leaf(leaf: Tensor, g: Tensor, wanted, captured, capture, create_graph) -> None:
+def _owned(fitted: Tensor, raw, grads: list, grad_inputs: tuple) -> bool:
+    """Whether a leaf's gradient array is the engine's alone, so ``.grad`` may take it uncopied.
+
+    True for an array a raw backward just made (torch's AccumulateGrad steals such a buffer
+    too): not a view, not one of the node's incoming gradients passed through (``x + y`` hands
+    ``grad`` to both), not returned for two inputs; or one that ``_fit`` summed or cast anew.
+    """
+    data = fitted._data
+    if type(raw) is not np.ndarray or STATE.tracers:  # a tracer may keep what it was shown
+        return False
+    if data is not raw:
+        return True
+    if data.base is not None:
+        return False
+    for g in grads:
+        if g is not None and g._data is data:
+            return False
+    return sum(1 for other in grad_inputs if other is data) == 1
+
+
+def _deliver_to_leaf(leaf: Tensor, g: Tensor, wanted, captured, capture, owned: bool) -> None:
     if wanted is not None and id(leaf) not in wanted:
         return
     if leaf._hooks:
+        owned = False  # a hook may keep the gradient it is shown
         for hook in leaf._hooks:
             new = hook(g)
             if new is not None:
@@ -333,16 +359,19 @@ def _deliver_to_leaf(leaf: Tensor, g: Tensor, wanted, captured, capture, create_
         prev = captured.get(id(leaf))
         captured[id(leaf)] = g if prev is None else prev + g
         return
-    leaf.grad = _accumulated(leaf.grad, g, create_graph)
+    leaf.grad = _accumulated(leaf.grad, g, STATE.enabled, owned)
 
 
-def _accumulated(current: Tensor | None, g: Tensor, create_graph: bool) -> Tensor:
-    """``.grad`` accumulation: in place when nothing records, recorded under create_graph."""
+def _accumulated(current: Tensor | None, g: Tensor, create_graph: bool, owned=False) -> Tensor:
+    """``.grad`` accumulation: in place when nothing records, recorded under create_graph.
+
+    A first gradient is copied unless ``owned``: it may be shared with other leaves, with a
+    non-leaf's retained ``.grad`` or with the caller's ``grad_tensors``.
+    """
     if create_graph or (current is not None and current._rg):
         return g if current is None else current + g
     if current is None:
-        # a fresh array: g may be shared with other leaves or with the caller's gradient
-        return _make(np.array(g._data, copy=True))
+        return g if owned else _make(np.array(g._data, copy=True))
     if current._data.shape != g._data.shape:
         raise RuntimeError(
             f"existing .grad of shape {tuple(current.shape)} does not match the new gradient "

@@ -57,8 +57,47 @@ def _operand(self: Tensor, *others) -> Tensor:
     return _make(self._data.copy(), self._rg, self.grad_fn, self._output_nr)
 
 
+# numpy's ufunc of each arithmetic op, for writing the result straight into the tensor
+_UFUNCS = {
+    arithmetic.add: np.add,
+    arithmetic.sub: np.subtract,
+    arithmetic.mul: np.multiply,
+    arithmetic.div: np.true_divide,
+}
+
+
+def _direct(self: Tensor, other) -> np.ndarray | float | None:
+    """``other``'s value when ``self op= other`` can run as one numpy ufunc with ``out=``.
+
+    That is an optimizer's update (``p -= lr * p.grad`` under no_grad): nothing records, both
+    are floating of one dtype (or a Python float/int), and ``other`` has ``self``'s shape or is
+    a scalar, so no promotion, cast or broadcast check can differ from the general path.
+    """
+    data = self._data
+    if data.dtype.kind != "f" or not data.flags.writeable:
+        return None
+    if isinstance(other, Tensor):
+        if STATE.enabled and (self._rg or other._rg):
+            return None
+        value = other._data
+        if value.dtype != data.dtype or (value.shape != data.shape and value.ndim):
+            return None
+        return value
+    if type(other) in (float, int) and not (STATE.enabled and self._rg):
+        return other
+    return None
+
+
 def _inplace(fn, name: str):
+    ufunc = _UFUNCS.get(fn)
+
     def method(self, *args, **kwargs):
+        if ufunc is not None and len(args) == 1 and not kwargs:
+            value = _direct(self, args[0])
+            if value is not None:
+                ufunc(self._data, value, out=self._data)
+                self._bump_version()
+                return self
         source = _operand(self, *args, *kwargs.values())
         return write_back(self, fn(source, *args, **kwargs), name)
 

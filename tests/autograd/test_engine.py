@@ -453,3 +453,58 @@ def test_requires_grad_propagates_to_results():
     assert (x * c).requires_grad
     assert not (c * c).requires_grad
     assert not (x > 0).requires_grad
+
+
+# --- .grad buffers: taken over when the engine made them, copied when shared -------------
+
+
+def _grad_buffers_are_separate(*leaves) -> None:
+    """No two .grad arrays share memory, and writing one leaves the others alone."""
+    arrays = [t.grad.numpy() for t in leaves]
+    for i, a in enumerate(arrays):
+        for b in arrays[i + 1 :]:
+            assert not np.shares_memory(a, b)
+    before = [a.copy() for a in arrays[1:]]
+    arrays[0] += 1
+    for a, b in zip(arrays[1:], before):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda a, b: a + b,  # add hands the same gradient to both inputs
+        lambda a, b: a - b,
+        lambda a, b: a.reshape(3, 1) + b,  # a view of the gradient, then a broadcast sum
+        lambda a, b: tg.stack([a, b]).sum(0),
+        lambda a, b: a * 1.0 + b.expand(3),
+    ],
+)
+def test_leaves_never_share_a_grad_buffer(make):
+    a = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    b = tg.tensor([4.0, 5.0, 6.0], requires_grad=True)
+    make(a, b).sum().backward()
+    _grad_buffers_are_separate(a, b)
+
+
+def test_a_grad_is_not_the_callers_gradient_nor_a_retained_grad():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    y = x + 0.0
+    y.retain_grad()
+    seed = tg.tensor([3.0, 4.0])
+    y.backward(seed)
+    assert not np.shares_memory(x.grad.numpy(), seed.numpy())
+    assert not np.shares_memory(x.grad.numpy(), y.grad.numpy())
+    x.grad += 1  # in place on x.grad only
+    np.testing.assert_array_equal(seed.numpy(), [3.0, 4.0])
+    np.testing.assert_array_equal(y.grad.numpy(), [3.0, 4.0])
+
+
+def test_a_hook_keeps_the_gradient_it_was_shown():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    seen = []
+    x.register_hook(seen.append)
+    (x * 2).sum().backward()
+    (x * 2).sum().backward()  # accumulates into x.grad in place
+    np.testing.assert_array_equal(seen[0].numpy(), [2.0, 2.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [4.0, 4.0])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 import pytest
 
@@ -86,6 +88,32 @@ def test_inplace_float64_into_float32_keeps_float32():
     t.add_(tg.ones(2, dtype=tg.float64))
     assert t.dtype == tg.float32
     np.testing.assert_allclose(t.numpy(), [2.0, 2.0], rtol=0)
+
+
+@pytest.mark.parametrize("op", ["__iadd__", "__isub__", "__imul__", "__itruediv__"])
+@pytest.mark.parametrize(
+    "other",
+    [2.0, 3, tg.tensor([2.0, 4.0]), tg.tensor(2.0), tg.tensor([[2.0, 4.0]]), tg.tensor([2, 4])],
+)
+def test_inplace_operators_write_through_views_and_bump_the_version(op, other):
+    """The one-ufunc update path and the general one agree, views included."""
+    base = tg.tensor([[1.0, 2.0], [3.0, 4.0]])
+    row = base[1]
+    before = row._version
+    expected = getattr(operator, op.replace("__i", "__"))(row.numpy().copy(), _array(other))
+    if expected.shape != (2,):  # a (1, 2) operand cannot be written into a (2,) tensor
+        with pytest.raises(RuntimeError, match=r"doesn't match the broadcast shape \(1, 2\)"):
+            getattr(row, op)(other)
+        return
+    result = getattr(row, op)(other)
+    assert result is row
+    np.testing.assert_allclose(base.numpy()[1], expected, rtol=1e-6)
+    assert row._version == before + 1
+    assert row.dtype == tg.float32
+
+
+def _array(value):
+    return value.numpy() if isinstance(value, tg.Tensor) else value
 
 
 # --- leaves, parameters and versions ----------------------------------------------------------
