@@ -156,7 +156,11 @@ def _needed_nodes(roots: tuple, inputs: tuple) -> set:
 
 
 def _run(roots, seeds, retain_graph, create_graph, inputs, capture: bool) -> dict:
-    """Replay the graph behind ``roots``; return captured input grads when ``capture``."""
+    """Replay the graph behind ``roots``; return captured input grads when ``capture``.
+
+    Gradients in flight are numpy arrays when nothing records (every training step), and
+    Tensors under ``create_graph``; they are wrapped only where a user may see them.
+    """
     if retain_graph is None:
         retain_graph = create_graph
     needed = _needed_nodes(roots, inputs) if inputs is not None else None
@@ -165,40 +169,42 @@ def _run(roots, seeds, retain_graph, create_graph, inputs, capture: bool) -> dic
     pending: dict[Node, list] = {}
     heap: list = []
 
-    def deliver(target, output_nr, g: Tensor) -> None:
-        if output_nr is None:
-            _deliver_to_leaf(target, g, wanted, captured, capture, False)
-            return
+    def deliver(target, output_nr, g) -> None:
         if needed is not None and target not in needed:
             return
         slots = pending.get(target)
         if slots is None:
             slots = pending[target] = [None] * len(target.out_meta)
-            heapq.heappush(heap, (-target.seq, id(target), target))
+            heapq.heappush(heap, (-target.seq, target))  # seqs are unique: nodes never compared
         prev = slots[output_nr]
         if prev is None:
             slots[output_nr] = g
-        elif create_graph:
-            slots[output_nr] = prev + g
-        else:  # a tensor used twice: its gradients add up, in numpy when nothing records
-            slots[output_nr] = _make(np.add(prev._data, g._data))
+        else:  # a tensor used twice: its gradients add up
+            slots[output_nr] = prev + g if create_graph else np.add(prev, g)
+
+    def to_leaf(leaf, g, owned: bool) -> None:
+        g = g if create_graph else _make(g)
+        _deliver_to_leaf(leaf, g, wanted, captured, capture, owned)
 
     prev_mode = STATE.enabled
     STATE.enabled = create_graph
     quiet = silence()  # raw backward formulas call numpy directly: no warnings, as torch
     try:
         for t, g in zip(roots, seeds):
+            g = g if create_graph else g._data
             if t.grad_fn is None:
-                deliver(t, None, g)
+                to_leaf(t, g, False)
             else:
                 deliver(t.grad_fn, t._output_nr, g)
         while heap:
-            node = heapq.heappop(heap)[2]
-            grads = _output_grads(node, pending.pop(node), wanted, captured, capture)
+            node = heapq.heappop(heap)[1]
+            grads = pending.pop(node)
+            if node._hooks or node._retained or wanted is not None:
+                grads = _output_grads(node, grads, wanted, captured, capture)
             if capture and needed is not None and not _has_needed_edge(node, needed, wanted):
                 continue
             try:
-                grad_inputs = _call_backward(node, grads)
+                grad_inputs = _call_backward(node, grads, create_graph)
             except Exception as exc:
                 if node.origin is not None and hasattr(exc, "add_note"):  # anomaly mode
                     exc.add_note(f"Error in the backward of {node.name()}. {describe_origin(node)}")
@@ -206,18 +212,24 @@ def _run(roots, seeds, retain_graph, create_graph, inputs, capture: bool) -> dic
             if STATE.tracers:
                 shown = _as_tensors(grad_inputs)
                 for tracer in STATE.tracers:
-                    tracer.on_backward(node, grads, shown)
+                    tracer.on_backward(node, _as_tensors(grads), shown)
             if not retain_graph:
                 node._free()
             for i, (edge, g) in enumerate(zip(node.edges, grad_inputs)):
                 if edge is None or g is None:
                     continue
-                fitted = _fit(node, i, g)
-                if edge[1] is None:  # a leaf
+                target, nr = edge
+                if nr is None:  # a leaf
+                    fitted = _fit(node, i, g, create_graph)
                     owned = not create_graph and _owned(fitted, g, grads, grad_inputs)
-                    _deliver_to_leaf(edge[0], fitted, wanted, captured, capture, owned)
-                else:
-                    deliver(edge[0], edge[1], fitted)
+                    to_leaf(target, fitted, owned)
+                    continue
+                shape, dtype = target.out_meta[nr]
+                if create_graph or type(g) is not np.ndarray or g.shape != shape:
+                    g = _fit(node, i, g, create_graph)
+                elif g.dtype is not dtype and g.dtype != dtype:
+                    g = g.astype(dtype)
+                deliver(target, nr, g)
     finally:
         restore(quiet)
         STATE.enabled = prev_mode
@@ -236,6 +248,9 @@ def _has_needed_edge(node: Node, needed: set, wanted: set) -> bool:
 
 def _output_grads(node: Node, grads: list, wanted, captured: dict, capture: bool) -> list:
     """Run tensor hooks on a node's finished output grads; retain and capture them."""
+    arrays = not STATE.enabled  # what users see are Tensors: wrap, and unwrap after
+    if arrays:
+        grads = [None if g is None else _make(g) for g in grads]
     if node._hooks:
         for nr, hooks in node._hooks.items():
             if grads[nr] is not None:
@@ -252,28 +267,31 @@ def _output_grads(node: Node, grads: list, wanted, captured: dict, capture: bool
         for nr, g in enumerate(grads):
             if (node, nr) in wanted and g is not None:
                 captured[(node, nr)] = g
+    if arrays:
+        return [None if g is None else g._data for g in grads]
     return grads
 
 
-def _call_backward(node: Node, grads: list) -> tuple:
-    """Run one node's backward: one gradient per input (numpy arrays from a raw backward)."""
+def _call_backward(node: Node, grads: list, recording: bool) -> tuple:
+    """Run one node's backward: one gradient per input (arrays unless ``recording``)."""
     if node.materialize_grads and _has_none(grads):
         grads = [
-            _make(np.zeros(shape, dtype)) if g is None else g
+            (_make(np.zeros(shape, dtype)) if recording else np.zeros(shape, dtype))
+            if g is None
+            else g
             for g, (shape, dtype) in zip(grads, node.out_meta)
         ]
     fn = node.fn
-    if fn.raw_backward and not STATE.enabled:  # numpy in, numpy out: see Function.raw_backward
+    if recording:
+        result = fn.backward(node, *grads)
+    elif fn.raw_backward:  # numpy in, numpy out: see Function.raw_backward
         node._raw = True
         try:
-            if len(grads) == 1:
-                result = fn.backward(node, grads[0]._data)
-            else:
-                result = fn.backward(node, *[None if g is None else g._data for g in grads])
+            result = fn.backward(node, *grads)
         finally:
             node._raw = False
     else:
-        result = fn.backward(node, *grads)
+        result = fn.backward(node, *[None if g is None else _make(g) for g in grads])
     if type(result) is not tuple:
         result = (result,)
     if len(result) != len(node.edges):
@@ -304,36 +322,40 @@ def _as_tensors(grads: tuple) -> tuple:
     return tuple(g if g is None or isinstance(g, Tensor) else _make(np.asarray(g)) for g in grads)
 
 
-def _fit(node: Node, index: int, g) -> Tensor:
-    """Bring an input's gradient to the input's shape (undoing broadcasting) and dtype."""
-    if type(g) is np.ndarray:  # from a raw backward
-        g = _make(g)
-    elif not isinstance(g, Tensor):
-        g = _make(np.asarray(g))
+def _fit(node: Node, index: int, g, recording: bool):
+    """Bring an input's gradient to the input's shape (undoing broadcasting) and dtype.
+
+    An array when nothing records; a Tensor, with the fitting recorded, under create_graph.
+    """
     shape, dtype = node.input_shape(index)
-    data = g._data
-    if data.shape == shape and data.dtype == dtype:
-        return g
-    what = f"gradient {index} of {node.name()}"
-    if STATE.enabled:  # create_graph: undo broadcasting with recorded ops
+    if recording:
+        if not isinstance(g, Tensor):
+            g = _make(np.asarray(g))
+        data = g._data
+        if data.shape == shape and data.dtype == dtype:
+            return g
         from tapegrad.ops._broadcast import sum_to
 
-        g = sum_to(g, shape, what) if data.shape != shape else g
+        g = sum_to(g, shape, f"gradient {index} of {node.name()}") if data.shape != shape else g
         return g if g._data.dtype == dtype else g.to(dtype)
+    if type(g) is not np.ndarray:
+        g = g._data if isinstance(g, Tensor) else np.asarray(g)
+    if g.shape == shape and g.dtype == dtype:
+        return g
     from tapegrad.ops._broadcast import sum_to_array
 
-    data = sum_to_array(data, shape, what) if data.shape != shape else data
-    return _make(data if data.dtype == dtype else data.astype(dtype))
+    if g.shape != shape:
+        g = sum_to_array(g, shape, f"gradient {index} of {node.name()}")
+    return g if g.dtype == dtype else g.astype(dtype)
 
 
-def _owned(fitted: Tensor, raw, grads: list, grad_inputs: tuple) -> bool:
+def _owned(data: np.ndarray, raw, grads: list, grad_inputs: tuple) -> bool:
     """Whether a leaf's gradient array is the engine's alone, so ``.grad`` may take it uncopied.
 
     True for an array a raw backward just made (torch's AccumulateGrad steals such a buffer
     too): not a view, not one of the node's incoming gradients passed through (``x + y`` hands
     ``grad`` to both), not returned for two inputs; or one that ``_fit`` summed or cast anew.
     """
-    data = fitted._data
     if type(raw) is not np.ndarray or STATE.tracers:  # a tracer may keep what it was shown
         return False
     if data is not raw:
@@ -341,7 +363,7 @@ def _owned(fitted: Tensor, raw, grads: list, grad_inputs: tuple) -> bool:
     if data.base is not None:
         return False
     for g in grads:
-        if g is not None and g._data is data:
+        if g is data:
             return False
     return sum(1 for other in grad_inputs if other is data) == 1
 

@@ -114,7 +114,8 @@ def _apply_recorded(cls, args: tuple, kwargs: dict):
     ctx.out_meta = ((data.shape, data.dtype),)
     if ctx._to_save:
         ctx._pack((out,), (raw,))
-    _observe(ctx, args, (out,))
+    if STATE.module_stack or STATE.tracers:
+        _observe(ctx, args, (out,))
     return out
 
 

@@ -70,13 +70,7 @@ class Node:
     @property
     def xp(self):
         """The array namespace for backward: numpy's (raw backward) or tapegrad's (recorded)."""
-        if self._raw:
-            from tapegrad.ops import _numpy_ops
-
-            return _numpy_ops
-        import tapegrad
-
-        return tapegrad
+        return _NAMESPACES[self._raw]
 
     @property
     def saved_tensors(self) -> tuple:
@@ -192,6 +186,21 @@ class Node:
     def _retains(self, output_nr: int, tensor: Tensor) -> bool:
         ref = self._retained and self._retained.get(output_nr)
         return ref is not None and ref() is tensor
+
+
+class _Namespaces(dict):
+    """``{False: tapegrad, True: tapegrad.ops._numpy_ops}``, imported on first use (both
+    import this module)."""
+
+    def __missing__(self, raw: bool):
+        import tapegrad
+        from tapegrad.ops import _numpy_ops
+
+        self[False], self[True] = tapegrad, _numpy_ops
+        return self[raw]
+
+
+_NAMESPACES = _Namespaces()
 
 
 class AccumulateGrad:
