@@ -225,8 +225,12 @@ CASES += [
         pooling.Pad,
     ),
     case(
-        "pad_reflect_replicate",
-        lambda x: F.pad(x, (2, 1), "reflect") + F.pad(x, (2, 1), "replicate"),
+        "pad_reflect_replicate_circular",
+        lambda x: (
+            F.pad(x, (2, 1), "reflect")
+            + F.pad(x, (2, 1), "replicate")
+            + F.pad(x, (1, 2), "circular")
+        ),
         [normal(2, 4)],
         ix.IndexSelect,
     ),
