@@ -8,12 +8,15 @@ in ``ops/``; ``modules.py`` fuses LayerNorm and eval BatchNorm calls into one no
 
 from __future__ import annotations
 
+import contextlib
 import os
 
+from tapegrad.nn.modules.module import Module
 from tapegrad.onnx.context import Context, Names, kind, leaves, same
 from tapegrad.onnx.dynamic import Dim, Sizes
 from tapegrad.onnx.graph import GraphBuilder
-from tapegrad.onnx.trace import as_tuple, grown, record
+from tapegrad.onnx.trace import grown, record
+from tapegrad.random import rng
 from tapegrad.tensor import Tensor
 
 _MISSING = (
@@ -95,6 +98,44 @@ def _symbols(dynamic: dict, inputs: tuple, in_names: list) -> tuple[Sizes, dict,
             mine[axis] = label
         axes.append(mine)
     return Sizes(base), sources, axes
+
+
+@contextlib.contextmanager
+def _inference(model):
+    """Eval mode while the model runs, as torch.onnx.export's default; modes restored after."""
+    modules = list(model.modules()) if isinstance(model, Module) else []
+    modes = [m.training for m in modules]
+    if modules:
+        model.eval()
+    try:
+        yield
+    finally:
+        for module, mode in zip(modules, modes):
+            object.__setattr__(module, "training", mode)
+
+
+def _runs(model, inputs: tuple, in_names: list, output_names, dynamic_axes) -> tuple:
+    """Record the model at the example's sizes and, for dynamic axes, at the grown ones.
+
+    Returns the traces (the example's first), output names, the dynamic axes by name, the
+    Sizes and where each axis label is read. The extra runs leave the random stream as the
+    first left it, so exporting draws what one forward pass draws.
+    """
+    for t in inputs:
+        if not isinstance(t, Tensor):
+            raise TypeError(
+                f"tg.onnx.export: example inputs must be Tensors, got {type(t).__name__}"
+            )
+    with _inference(model):
+        base = record(model, inputs)
+        out_names = _names(output_names, len(base.outputs), "output")
+        dynamic = _dynamic(dynamic_axes, in_names + out_names)
+        sizes, sources, axes = _symbols(dynamic, inputs, in_names)
+        state = rng().bit_generator.state
+        variants = [_run_at(model, inputs, axes, sizes, run) for run in range(1, len(sizes.runs))]
+        rng().bit_generator.state = state
+    _align(base, variants, sizes)
+    return [base, *variants], out_names, dynamic, sizes, sources
 
 
 def _run_at(model, inputs: tuple, axes: list, sizes: Sizes, run: int):
@@ -194,12 +235,13 @@ def export(
 ):
     """Export ``model(*args)`` to an ONNX file. Same as ``torch.onnx.export``.
 
-    The model runs once on ``args``; the ops it ran become the graph, so Python control flow
-    is exported as the path it took for these inputs. Parameters and buffers become
-    initializers under their names. ``f`` is a path or a writable binary file.
-    ``dynamic_axes`` (``{"input": {0: "batch"}}`` or ``{"input": [0]}``) marks axes that may
-    change size, such as the batch; the model then also runs with those axes grown, to learn
-    which sizes follow them. Needs ``pip install tapegrad[onnx]``.
+    The model runs once on ``args``, in eval mode (as torch's default); the ops it ran become
+    the graph, so Python control flow is exported as the path it took for these inputs.
+    Parameters and buffers become initializers under their names. ``f`` is a path or a
+    writable binary file. ``dynamic_axes`` (``{"input": {0: "batch"}}`` or
+    ``{"input": [0]}``) marks axes that may change size, such as the batch; the model then
+    also runs with those axes grown, to learn which sizes follow them. Needs
+    ``pip install tapegrad[onnx]``.
     """
     try:
         import onnx
@@ -212,47 +254,31 @@ def export(
         raise TypeError(f"tg.onnx.export: unsupported arguments {sorted(kwargs)}")
     if opset_version < 13:
         raise ValueError(f"tg.onnx.export supports opset_version 13 or later, got {opset_version}")
-    inputs = as_tuple(args)
-    for t in inputs:
-        if not isinstance(t, Tensor):
-            raise TypeError(
-                f"tg.onnx.export: example inputs must be Tensors, got {type(t).__name__}"
-            )
+    inputs = (args,) if isinstance(args, Tensor) else tuple(args)
     in_names = _names(input_names, len(inputs), "input")
-    base = record(model, inputs)
-    out_names = _names(output_names, len(base.outputs), "output")
-    dynamic = _dynamic(dynamic_axes, in_names + out_names)
-    sizes, sources, axes = _symbols(dynamic, inputs, in_names)
-    variants = [_run_at(model, inputs, axes, sizes, run) for run in range(1, len(sizes.runs))]
-    _align(base, variants, sizes)
-    traces = [base, *variants]
-
+    traces, out_names, dynamic, sizes, sources = _runs(
+        model, inputs, in_names, output_names, dynamic_axes
+    )
     graph = GraphBuilder(onnx, opset_version)
-    names = Names(graph, _constant_names(model))
-    ctx = Context(graph, names, sizes, sources, traces)
-    for t, name in zip(base.inputs, in_names):
-        names.bind(t, name)
-    for scope, calls in _by_module_call(base.calls):
+    ctx = Context(graph, Names(graph, _constant_names(model)), sizes, sources, traces)
+    for t, name in zip(traces[0].inputs, in_names):
+        ctx.names.bind(t, name)
+    for scope, calls in _by_module_call(traces[0].calls):
         if scope is not None:
             translate_module(ctx, scope[-1], calls)
         else:
             for call in calls:
                 translate(ctx, call)
     for k, name in enumerate(out_names):
-        graph.nodes.append(
-            onnx.helper.make_node("Identity", [_output_value(ctx, traces, k)], [name])
-        )
-
-    declared = []
-    for side, side_names in (("inputs", in_names), ("outputs", out_names)):
-        declared.append(
-            [
-                _value_info(
-                    onnx, n, [getattr(t, side)[k] for t in traces], sizes, dynamic.get(n, {})
-                )
-                for k, n in enumerate(side_names)
-            ]
-        )
+        value = _output_value(ctx, traces, k)
+        graph.nodes.append(onnx.helper.make_node("Identity", [value], [name]))
+    declared = [
+        [
+            _value_info(onnx, n, [getattr(t, side)[k] for t in traces], sizes, dynamic.get(n, {}))
+            for k, n in enumerate(side_names)
+        ]
+        for side, side_names in (("inputs", in_names), ("outputs", out_names))
+    ]
     proto = onnx.helper.make_graph(graph.nodes, "tapegrad", *declared, graph.initializers)
     opset = onnx.helper.make_opsetid("", opset_version)
     model_proto = onnx.helper.make_model(proto, opset_imports=[opset], producer_name="tapegrad")

@@ -187,9 +187,15 @@ class Recorder:
 
 
 def as_tuple(values) -> tuple:
+    """A Tensor, or nested tuples and lists of them (an LSTM's ``(out, (h, c))``), flat."""
     if isinstance(values, Tensor):
         return (values,)
-    return tuple(values)
+    if not isinstance(values, (tuple, list)):
+        raise TypeError(
+            f"tg.onnx.export: the model must return Tensors (in tuples or lists), got "
+            f"{type(values).__name__}"
+        )
+    return tuple(t for v in values for t in as_tuple(v))
 
 
 def record(model, inputs: tuple) -> Trace:

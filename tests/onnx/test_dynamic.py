@@ -99,6 +99,20 @@ def test_lstm_exported_from_a_batch_of_one_follows_the_batch_size():
     _check(model, (_sequences(1, True),), [(_sequences(4, True),)], {"in0": {0: "batch"}})
 
 
+def test_lstm_layer_exports_its_output_and_final_states_for_any_batch():
+    lstm = nn.LSTM(3, 4, 2)
+    data = _export(lstm, (tg.randn(5, 2, 3),), ["x"], {"x": {1: "batch"}})
+    proto = onnx.load_from_string(data)
+    assert [o.name for o in proto.graph.output] == ["output_0", "output_1", "output_2"]
+    x = tg.randn(5, 6, 3)
+    session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    got = session.run(None, {"x": x.numpy()})
+    with tg.no_grad():
+        out, (h, c) = lstm(x)
+    for a, b in zip(got, (out, h, c), strict=True):
+        np.testing.assert_allclose(a, b.numpy(), rtol=1e-4, atol=1e-5)
+
+
 def test_rnn_with_a_dynamic_sequence_length_raises_naming_the_unrolled_loop(tmp_path):
     model = Classifier(nn.GRU(3, 6, batch_first=True), True).eval()
     with pytest.raises(NotImplementedError, match=r"different ops when .*_2=6.*in module GRU"):

@@ -86,7 +86,10 @@ def _hardsigmoid(g, call):
 
 @rule(act.Hardswish)
 def _hardswish(g, call):
-    return g.op1("HardSwish", [call.x(0)])
+    x = call.x(0)
+    if g.opset < 14:  # HardSwish arrived in opset 14: x * hardsigmoid(x)
+        return g.op1("Mul", [x, g.op1("HardSigmoid", [x], alpha=1.0 / 6.0, beta=0.5)])
+    return g.op1("HardSwish", [x])
 
 
 @rule(act.Softmax, act.LogSoftmax)

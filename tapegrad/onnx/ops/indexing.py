@@ -145,7 +145,8 @@ def _index_put(g, call):
     updates = g.op1("Expand", [call.x(1), picked])
     if accumulate and g.opset < 16:
         raise NotImplementedError(
-            f"tg.onnx.export: index_put with accumulate needs opset_version 16 ({call.where()})"
+            f"tg.onnx.export: index_put with accumulate needs opset_version 16 or later "
+            f"({call.where()})"
         )
     reduction = "add" if accumulate else None
     return g.op1("ScatterND", [call.x(0), positions, updates], reduction=reduction)
@@ -173,7 +174,7 @@ def _nonzero(g, call):
     positions = g.op1("NonZero", [x])  # (ndim, count); torch's rows are (count, ndim)
     if not a["as_tuple"]:
         return g.op1("Transpose", [positions], perm=[1, 0])
-    rows = g.op("Split", [positions], len(call.outputs), axis=0)
+    rows = g.op("Split", [positions, g.ints([1] * len(call.outputs))], len(call.outputs), axis=0)
     return [g.op1("Squeeze", [row, g.ints([0])]) for row in rows]
 
 
