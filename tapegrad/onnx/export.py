@@ -15,7 +15,7 @@ from tapegrad.nn.modules.module import Module
 from tapegrad.onnx.context import Context, Names, kind, leaves, same
 from tapegrad.onnx.dynamic import Dim, Sizes
 from tapegrad.onnx.graph import GraphBuilder
-from tapegrad.onnx.trace import grown, record
+from tapegrad.onnx.trace import grown, record, state_names
 from tapegrad.random import rng
 from tapegrad.tensor import Tensor
 
@@ -38,14 +38,6 @@ def _by_module_call(calls: list) -> list:
         else:
             groups.append((scope, [call]))
     return groups
-
-
-def _constant_names(model) -> dict:
-    names = {}
-    for attr in ("named_parameters", "named_buffers"):
-        if hasattr(model, attr):
-            names.update({id(t): name for name, t in getattr(model, attr)()})
-    return names
 
 
 def _dynamic(dynamic_axes, names: list) -> dict:
@@ -260,7 +252,7 @@ def export(
         model, inputs, in_names, output_names, dynamic_axes
     )
     graph = GraphBuilder(onnx, opset_version)
-    ctx = Context(graph, Names(graph, _constant_names(model)), sizes, sources, traces)
+    ctx = Context(graph, Names(graph, state_names(model)), sizes, sources, traces)
     for t, name in zip(traces[0].inputs, in_names):
         ctx.names.bind(t, name)
     for scope, calls in _by_module_call(traces[0].calls):

@@ -116,7 +116,8 @@ class Trace:
 class Recorder:
     """The tracer: keeps every call, and the tensors it touched alive (so ids stay unique)."""
 
-    def __init__(self):
+    def __init__(self, state: dict):
+        self.state = state  # id -> name of the model's parameters and buffers
         self.calls: list[Call] = []
         self._marked: list[Tensor] = []
         self._outputs: dict = {}  # id(node) -> (node, outputs): what a grad_fn stands for
@@ -167,15 +168,15 @@ class Recorder:
         """The tensor that holds ``v``'s value now, as the graph should see it.
 
         After an in-place op (``y[0] = x``, ``h.add_(1)``) ``y`` stands for the op's output:
-        its grad_fn says which. A constant (not a parameter) is copied as it is now, since
-        a later in-place write would change the value an earlier op used.
+        its grad_fn says which. Any other constant than a parameter or buffer is copied as it
+        is now, since a later in-place write would change the value an earlier op used.
         """
         if not isinstance(v, Tensor):
             return v
         if v.grad_fn is not None:
             entry = self._outputs.get(id(v.grad_fn))
             return v if entry is None else entry[1][v._output_nr]
-        if v._rg or isinstance(v, Parameter):
+        if v._rg or isinstance(v, Parameter) or id(v) in self.state:
             return v
         alias = self._by_array.get(id(v._data))
         if alias is not None:  # x.detach(), x.data: the same value, outside autograd
@@ -198,9 +199,18 @@ def as_tuple(values) -> tuple:
     return tuple(t for v in values for t in as_tuple(v))
 
 
+def state_names(model) -> dict:
+    """id -> state_dict name of the parameters and buffers of ``model`` (a Module)."""
+    names = {}
+    for attr in ("named_parameters", "named_buffers"):
+        if hasattr(model, attr):
+            names.update({id(t): name for name, t in getattr(model, attr)()})
+    return names
+
+
 def record(model, inputs: tuple) -> Trace:
     """Run ``model(*inputs)`` once under a Recorder; floats require grad so every op records."""
-    with enable_grad(), Recorder() as recorder:
+    with enable_grad(), Recorder(state_names(model)) as recorder:
         traced = []
         for t in inputs:
             if t._data.dtype.kind == "f":

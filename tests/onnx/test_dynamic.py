@@ -188,6 +188,14 @@ def test_noise_drawn_in_forward_raises_when_the_batch_is_dynamic(tmp_path):
         tg.onnx.export(model, (tg.randn(2, 3),), tmp_path / "m.onnx", dynamic_axes={"input_0": [0]})
 
 
+def test_a_size_no_dim_explains_raises_naming_the_op_and_its_line(tmp_path):
+    def model(x):
+        return x.reshape(x.shape[0] // 2, -1)
+
+    with pytest.raises(NotImplementedError, match=r"op Reshape \(recorded at .*test_dynamic\.py"):
+        tg.onnx.export(model, (tg.randn(2, 4),), tmp_path / "m.onnx", dynamic_axes={"input_0": [0]})
+
+
 def test_inputs_with_one_label_must_share_a_size(tmp_path):
     with pytest.raises(ValueError, match=r"labels axes of sizes 2 and 3 both 'batch'"):
         tg.onnx.export(

@@ -169,6 +169,22 @@ def test_export_unmapped_op_raises_naming_it_and_its_site(tmp_path):
         tg.onnx.export(model, (tg.randn(3),), tmp_path / "m.onnx")
 
 
+class Scaled(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(2, 2)
+        self.register_buffer("scale", tg.tensor([2.0, -1.0]))
+
+    def forward(self, x):
+        return self.linear(x) * self.scale
+
+
+def test_export_names_initializers_after_parameters_and_buffers(tmp_path):
+    proto = tg.onnx.export(Scaled(), tg.randn(3, 2), tmp_path / "m.onnx")
+    names = {init.name for init in proto.graph.initializer}
+    assert {"linear.weight", "linear.bias", "scale"} <= names
+
+
 def test_export_runs_in_eval_mode_and_restores_each_modules_mode(tmp_path):
     model = nn.Sequential(nn.Linear(3, 3), nn.Dropout(0.5), nn.BatchNorm1d(3))
     model(tg.randn(8, 3))  # running statistics that are not the initial ones
