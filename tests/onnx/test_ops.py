@@ -452,7 +452,11 @@ CASES += [
     ),
     case(
         "getitem_arrays",
-        lambda x: x[:, tg.tensor([2, 0, 0])].sum(1) + x[tg.tensor([1, 0]), tg.tensor([3, 3])],
+        lambda x: (
+            x[:, tg.tensor([2, 0, 0])].sum(1)
+            + x[tg.tensor([1, 0]), tg.tensor([3, 3])]
+            + x[..., tg.tensor([1, 2])].sum(-1)
+        ),
         [normal(4)],
         ix.GetItem,
         dynamic=False,

@@ -11,7 +11,7 @@ from tapegrad.onnx.ops.shape import cannot_compute
 from tapegrad.ops import indexing as ix
 
 
-def _bound(g, call, value) -> str:
+def _bound(call, value) -> str:
     """A slice bound as a 1-D int64 value: fixed, or following a dynamic axis."""
     if isinstance(value, Unfitted):
         raise cannot_compute(call, "a slice bound")
@@ -31,13 +31,13 @@ def _basic_index(g, call, x: str, entries, ndim: int) -> str:
         elif isinstance(e, int):
             x = g.op1("Gather", [x, g.const(np.int64(e))], axis=axis)  # drops the axis
         elif isinstance(e, (Dim, Unfitted)):
-            position = g.op1("Squeeze", [_bound(g, call, e), g.ints([0])])
+            position = g.op1("Squeeze", [_bound(call, e), g.ints([0])])
             x = g.op1("Gather", [x, position], axis=axis)
         else:
             step = 1 if e.step is None else e.step
             if (e.start, e.stop, step) != (None, None, 1):
-                start = _bound(g, call, 0 if e.start is None else e.start)
-                stop = _bound(g, call, INT64_MAX if e.stop is None else e.stop)
+                start = _bound(call, 0 if e.start is None else e.start)
+                stop = _bound(call, INT64_MAX if e.stop is None else e.stop)
                 x = g.op1("Slice", [x, start, stop, g.ints([axis]), g.ints([step])])
             axis += 1
     return x
@@ -62,11 +62,12 @@ def _indexed(g, call, x: str, index, ndim: int) -> str:
     post = index.post
     arrays = [i for i, e in enumerate(post) if isinstance(e, np.ndarray)]
     if len(arrays) == 1 and all(_is_full(e) for i, e in enumerate(post) if i != arrays[0]):
-        if Ellipsis in post[: arrays[0]]:
-            raise _unsupported(call, post)
-        axis = arrays[0]
-        return g.op1("Gather", [x, call.array(post[axis])], axis=axis)
-    if arrays != list(range(len(arrays))) or Ellipsis in post[len(arrays) :][:-1]:
+        # one integer tensor among full slices (x[:, idx], x[..., idx]): Gather on its axis
+        used = sum(1 for e in post if e is not Ellipsis)
+        before = post[: arrays[0]]
+        axis = sum(ndim - used if e is Ellipsis else 1 for e in before)
+        return g.op1("Gather", [x, call.array(post[arrays[0]])], axis=axis)
+    if arrays != list(range(len(arrays))):
         raise _unsupported(call, post)
     # integer arrays in the leading dims: Gather (one) or GatherND (their stacked positions)
     # puts the broadcast index dims in front; the basic entries after them then apply
