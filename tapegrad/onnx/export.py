@@ -1,123 +1,27 @@
-"""tg.onnx.export: run a model once under a recorder, then translate each recorded op.
+"""tg.onnx.export: record the model's run, then translate each recorded op to ONNX nodes.
 
-The recorder is a tracer on ``STATE.tracers`` (as ``tg.viz.trace`` is): it keeps each op's
-Function class, arguments and outputs. Tensors that no recorded op made and that are not
-inputs (parameters, buffers, constants) become initializers. The rules live in ``ops.py``.
+Recording is ``trace.py``; with dynamic axes the model also runs at other sizes, so that
+sizes on the tape can be followed (``dynamic.py``). Tensors that no recorded op made and
+that are not inputs (parameters, buffers, constants) become initializers. The rules live
+in ``ops/``; ``modules.py`` fuses LayerNorm and eval BatchNorm calls into one node each.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 
-import numpy as np
-
-from tapegrad.autograd.grad_mode import STATE, enable_grad
+from tapegrad.nn.modules.module import Module
+from tapegrad.onnx.context import Context, Names, kind, leaves, same
+from tapegrad.onnx.dynamic import Dim, Sizes
 from tapegrad.onnx.graph import GraphBuilder
+from tapegrad.onnx.trace import grown, record, state_names
+from tapegrad.random import rng
 from tapegrad.tensor import Tensor
-from tapegrad.viz.trace import _source_site
 
 _MISSING = (
     "tg.onnx.export needs the optional packages onnx and onnxruntime: pip install tapegrad[onnx]"
 )
-
-
-class Call:
-    """One recorded op: its Function, arguments, outputs and where it was recorded."""
-
-    def __init__(self, node, args: tuple, outputs: tuple, source: str):
-        self.node = node
-        self.fn = node.fn
-        self.args = args
-        self.kwargs = node.forward_kwargs or {}
-        self.outputs = outputs
-        self.source = source
-        scope = node.modules
-        self.module = type(scope[-1]).__name__ if scope else None
-        self.names: Names | None = None  # set by the translator before a rule runs
-
-    def x(self, i: int) -> str:
-        """The value name of positional argument ``i`` (a scalar becomes a constant)."""
-        return self.names.of(self.args[i], self.out_dtype)
-
-    def value(self, v) -> str:
-        """The value name of a Tensor or scalar that is not a positional argument."""
-        return self.names.of(v, self.out_dtype)
-
-    @property
-    def out_dtype(self) -> np.dtype:
-        return self.outputs[0]._data.dtype
-
-    def shape(self, i: int) -> tuple:
-        return tuple(self.args[i]._data.shape)
-
-    @property
-    def out_shape(self) -> tuple:
-        return tuple(self.outputs[0]._data.shape)
-
-    def where(self) -> str:
-        module = f" in module {self.module}" if self.module else ""
-        return f"recorded at {self.source}{module}"
-
-
-class Recorder:
-    """The tracer: keeps every recorded op, and the tensors it touched alive (ids stay unique)."""
-
-    def __init__(self):
-        self.calls: list[Call] = []
-
-    def __enter__(self) -> Recorder:
-        STATE.tracers.append(self)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        STATE.tracers.remove(self)
-
-    def on_record(self, node, args: tuple, outputs: tuple) -> None:
-        self.calls.append(Call(node, args, outputs, _source_site()))
-
-    def on_backward(self, node, output_grads, input_grads) -> None:
-        """Export runs no backward; a backward inside the model is none of its business."""
-
-
-class Names:
-    """Value names of tensors (by id) and of index arrays (by id of the array)."""
-
-    def __init__(self, graph: GraphBuilder, constant_names: dict):
-        self.graph = graph
-        self._tensors: dict = {}  # id(Tensor) -> value name, or None for an unexported output
-        self._arrays: dict = {}  # id(ndarray) -> value name: integer inputs used as indices
-        self._constant_names = constant_names  # id(Tensor) -> parameter/buffer name
-        self._keep: list = []  # what the ids refer to, kept alive
-
-    def bind(self, tensor: Tensor, name: str | None, array_too: bool = False) -> None:
-        self._tensors[id(tensor)] = name
-        self._keep.append(tensor)
-        if array_too:
-            self._arrays[id(tensor._data)] = name
-
-    def has(self, v) -> bool:
-        """Whether ``v`` is a Tensor the graph already computes (an input or an op output)."""
-        return isinstance(v, Tensor) and self._tensors.get(id(v)) is not None
-
-    def array(self, a: np.ndarray) -> str:
-        """The value name of an index array: an input's own array, else a constant."""
-        name = self._arrays.get(id(a))
-        return name if name is not None else self.graph.const(a.astype(np.int64))
-
-    def of(self, v, dtype) -> str:
-        if isinstance(v, Tensor):
-            if id(v) in self._tensors:
-                name = self._tensors[id(v)]
-                if name is None:
-                    raise NotImplementedError(
-                        "tg.onnx.export: the model uses a value that has no ONNX counterpart "
-                        "(max_pool2d's indices, or a value inside a fused LayerNorm/BatchNorm)"
-                    )
-                return name
-            name = self.graph.const(v._data, name=self._constant_names.get(id(v)))
-            self.bind(v, name)
-            return name
-        return self.graph.const(np.asarray(v, dtype=dtype))
 
 
 def _by_module_call(calls: list) -> list:
@@ -126,7 +30,7 @@ def _by_module_call(calls: list) -> list:
 
     groups: list = []
     for call in calls:
-        scope = call.node.modules
+        scope = call.scope
         if not (scope and fusable(scope[-1])):
             scope = None
         if groups and scope is not None and groups[-1][0] is scope:
@@ -134,37 +38,6 @@ def _by_module_call(calls: list) -> list:
         else:
             groups.append((scope, [call]))
     return groups
-
-
-def _as_tuple(values) -> tuple:
-    if isinstance(values, Tensor):
-        return (values,)
-    return tuple(values)
-
-
-def _traceable(t) -> Tensor:
-    """A float input that requires grad (so every op on it records); others as they are."""
-    if not isinstance(t, Tensor):
-        raise TypeError(f"tg.onnx.export: example inputs must be Tensors, got {type(t).__name__}")
-    if t._data.dtype.kind == "f" and not t.requires_grad:
-        return t.detach().requires_grad_(True)
-    return t
-
-
-def _constant_names(model) -> dict:
-    names = {}
-    for attr in ("named_parameters", "named_buffers"):
-        if hasattr(model, attr):
-            names.update({id(t): name for name, t in getattr(model, attr)()})
-    return names
-
-
-def _value_info(onnx, name: str, t: Tensor, dynamic: dict) -> object:
-    shape = list(t._data.shape)
-    for axis, label in dynamic.get(name, {}).items():
-        shape[axis] = label
-    elem = onnx.helper.np_dtype_to_tensor_dtype(t._data.dtype)
-    return onnx.helper.make_tensor_value_info(name, elem, shape)
 
 
 def _dynamic(dynamic_axes, names: list) -> dict:
@@ -190,6 +63,158 @@ def _names(given, count: int, prefix: str) -> list[str]:
     return given + [f"{prefix}_{i}" for i in range(len(given), count)]
 
 
+def _symbols(dynamic: dict, inputs: tuple, in_names: list) -> tuple[Sizes, dict, list]:
+    """The dynamic axes' sizes in the example, where to read each, and each input's axes."""
+    base: dict = {}
+    sources: dict = {}
+    axes: list = []
+    for t, name in zip(inputs, in_names):
+        mine = {}
+        for axis, label in dynamic.get(name, {}).items():
+            ndim = t._data.ndim
+            if not -ndim <= axis < ndim:
+                raise ValueError(
+                    f"tg.onnx.export: dynamic_axes gives input {name!r} axis {axis}, but it "
+                    f"has {ndim} dims"
+                )
+            axis %= ndim
+            size = t._data.shape[axis]
+            if base.setdefault(label, size) != size:
+                raise ValueError(
+                    f"tg.onnx.export: dynamic_axes labels axes of sizes {base[label]} and "
+                    f"{size} both {label!r}; one label means one size"
+                )
+            if size == 0:
+                raise ValueError(f"tg.onnx.export: dynamic axis {label!r} has size 0")
+            sources.setdefault(label, (name, axis))
+            mine[axis] = label
+        axes.append(mine)
+    return Sizes(base), sources, axes
+
+
+@contextlib.contextmanager
+def _inference(model):
+    """Eval mode while the model runs, as torch.onnx.export's default; modes restored after."""
+    modules = list(model.modules()) if isinstance(model, Module) else []
+    modes = [m.training for m in modules]
+    if modules:
+        model.eval()
+    try:
+        yield
+    finally:
+        for module, mode in zip(modules, modes):
+            object.__setattr__(module, "training", mode)
+
+
+def _runs(model, inputs: tuple, in_names: list, output_names, dynamic_axes) -> tuple:
+    """Record the model at the example's sizes and, for dynamic axes, at the grown ones.
+
+    Returns the traces (the example's first), output names, the dynamic axes by name, the
+    Sizes and where each axis label is read. The extra runs leave the random stream as the
+    first left it, so exporting draws what one forward pass draws.
+    """
+    for t in inputs:
+        if not isinstance(t, Tensor):
+            raise TypeError(
+                f"tg.onnx.export: example inputs must be Tensors, got {type(t).__name__}"
+            )
+    with _inference(model):
+        base = record(model, inputs)
+        out_names = _names(output_names, len(base.outputs), "output")
+        dynamic = _dynamic(dynamic_axes, in_names + out_names)
+        sizes, sources, axes = _symbols(dynamic, inputs, in_names)
+        state = rng().bit_generator.state
+        variants = [_run_at(model, inputs, axes, sizes, run) for run in range(1, len(sizes.runs))]
+        rng().bit_generator.state = state
+    _align(base, variants, sizes)
+    return [base, *variants], out_names, dynamic, sizes, sources
+
+
+def _run_at(model, inputs: tuple, axes: list, sizes: Sizes, run: int):
+    """Record the model on the inputs grown to run ``run``'s sizes."""
+    target = sizes.runs[run]
+    grown_inputs = tuple(
+        grown(t, {axis: target[label] for axis, label in mine.items()})
+        for t, mine in zip(inputs, axes)
+    )
+    try:
+        return record(model, grown_inputs)
+    except Exception as error:
+        raise RuntimeError(
+            f"tg.onnx.export: the model fails when its dynamic axes grow to "
+            f"{sizes.describe(run)} ({type(error).__name__}: {error}); axes that must change "
+            "together need the same label in dynamic_axes"
+        ) from error
+
+
+def _signature(call, trace) -> tuple:
+    parts = []
+    for path, leaf in leaves((call.args, call.kwargs)):
+        computed = isinstance(leaf, Tensor) and id(leaf) in trace.computed
+        parts.append((path, kind(leaf), computed))
+    return (len(call.outputs), tuple(parts))
+
+
+def _align(base, variants: list, sizes: Sizes) -> None:
+    """Pair each call with the same call in the other runs; they must run the same ops."""
+    for run, trace in enumerate(variants, 1):
+        for j in range(max(len(base.calls), len(trace.calls))):
+            a = base.calls[j] if j < len(base.calls) else None
+            b = trace.calls[j] if j < len(trace.calls) else None
+            if (
+                a is None
+                or b is None
+                or a.fn != b.fn
+                or _signature(a, base) != _signature(b, trace)
+            ):
+                first = a or b
+                raise NotImplementedError(
+                    f"tg.onnx.export: the model runs different ops when its dynamic axes grow "
+                    f"to {sizes.describe(run)}, from op #{j} {first.name} ({first.where()}) on. "
+                    "A loop or branch on a dynamic size (an RNN's time steps, a Python loop "
+                    "over the batch) is fixed by the recorded run, so that axis cannot be dynamic"
+                )
+            a.variants.append(b)
+        if len(trace.outputs) != len(base.outputs):
+            raise NotImplementedError(
+                f"tg.onnx.export: the model returns {len(trace.outputs)} outputs instead of "
+                f"{len(base.outputs)} when its dynamic axes grow to {sizes.describe(run)}"
+            )
+
+
+def _output_value(ctx: Context, traces: list, k: int) -> str:
+    values = [trace.outputs[k] for trace in traces]
+    t = values[0]
+    if ctx.names.has(t) or all(v is t for v in values):
+        return ctx.names.of(t)
+    if same([v._data for v in values]):
+        return ctx.names.of(t)
+    return ctx.grown_constant(None, values)
+
+
+def _value_info(onnx, name: str, tensors: list, sizes: Sizes, labels: dict) -> object:
+    """The declared type of an input or output (``tensors``: it in every run).
+
+    Dims are sizes, the labels ``dynamic_axes`` gave, or labels for sizes that follow the
+    dynamic axes (``batch``, ``2*seq``), so an undeclared output batch is dynamic too.
+    """
+    shapes = [t._data.shape for t in tensors]
+    ndim = len(shapes[0])
+    labels = {axis % ndim: label for axis, label in labels.items()} if ndim else {}
+    dims = []
+    for axis, d in enumerate(sizes.fit_shape(shapes)):
+        if axis in labels:
+            dims.append(labels[axis])
+        elif isinstance(d, int):
+            dims.append(d)
+        elif isinstance(d, Dim):
+            dims.append(d.label or str(d))
+        else:
+            dims.append(f"{name}_dim{axis}")
+    elem = onnx.helper.np_dtype_to_tensor_dtype(tensors[0]._data.dtype)
+    return onnx.helper.make_tensor_value_info(name, elem, dims)
+
+
 def export(
     model,
     args,
@@ -202,11 +227,13 @@ def export(
 ):
     """Export ``model(*args)`` to an ONNX file. Same as ``torch.onnx.export``.
 
-    The model runs once on ``args``; the ops it ran become the graph, so Python control flow
-    is exported as the path it took for these inputs. Parameters and buffers become
-    initializers under their names. ``f`` is a path or a writable binary file.
-    ``dynamic_axes`` (``{"input": {0: "batch"}}`` or ``{"input": [0]}``) marks axes that may
-    change size, such as the batch. Needs ``pip install tapegrad[onnx]``.
+    The model runs once on ``args``, in eval mode (as torch's default); the ops it ran become
+    the graph, so Python control flow is exported as the path it took for these inputs.
+    Parameters and buffers become initializers under their names. ``f`` is a path or a
+    writable binary file. ``dynamic_axes`` (``{"input": {0: "batch"}}`` or
+    ``{"input": [0]}``) marks axes that may change size, such as the batch; the model then
+    also runs with those axes grown, to learn which sizes follow them. Needs
+    ``pip install tapegrad[onnx]``.
     """
     try:
         import onnx
@@ -219,34 +246,32 @@ def export(
         raise TypeError(f"tg.onnx.export: unsupported arguments {sorted(kwargs)}")
     if opset_version < 13:
         raise ValueError(f"tg.onnx.export supports opset_version 13 or later, got {opset_version}")
-    inputs = tuple(_traceable(t) for t in _as_tuple(args))
-    with enable_grad(), Recorder() as recorder:
-        result = model(*inputs)
-    outputs = _as_tuple(result)
+    inputs = (args,) if isinstance(args, Tensor) else tuple(args)
     in_names = _names(input_names, len(inputs), "input")
-    out_names = _names(output_names, len(outputs), "output")
-    dynamic = _dynamic(dynamic_axes, in_names + out_names)
-
+    traces, out_names, dynamic, sizes, sources = _runs(
+        model, inputs, in_names, output_names, dynamic_axes
+    )
     graph = GraphBuilder(onnx, opset_version)
-    names = Names(graph, _constant_names(model))
-    for t, name in zip(inputs, in_names):
-        names.bind(t, name, array_too=True)
-    for scope, calls in _by_module_call(recorder.calls):
+    ctx = Context(graph, Names(graph, state_names(model)), sizes, sources, traces)
+    for t, name in zip(traces[0].inputs, in_names):
+        ctx.names.bind(t, name)
+    for scope, calls in _by_module_call(traces[0].calls):
         if scope is not None:
-            translate_module(graph, names, scope[-1], calls)
+            translate_module(ctx, scope[-1], calls)
         else:
             for call in calls:
-                translate(graph, names, call)
-    for t, name in zip(outputs, out_names):
-        graph.nodes.append(onnx.helper.make_node("Identity", [names.of(t, None)], [name]))
-
-    proto = onnx.helper.make_graph(
-        graph.nodes,
-        "tapegrad",
-        [_value_info(onnx, n, t, dynamic) for t, n in zip(inputs, in_names)],
-        [_value_info(onnx, n, t, dynamic) for t, n in zip(outputs, out_names)],
-        graph.initializers,
-    )
+                translate(ctx, call)
+    for k, name in enumerate(out_names):
+        value = _output_value(ctx, traces, k)
+        graph.nodes.append(onnx.helper.make_node("Identity", [value], [name]))
+    declared = [
+        [
+            _value_info(onnx, n, [getattr(t, side)[k] for t in traces], sizes, dynamic.get(n, {}))
+            for k, n in enumerate(side_names)
+        ]
+        for side, side_names in (("inputs", in_names), ("outputs", out_names))
+    ]
+    proto = onnx.helper.make_graph(graph.nodes, "tapegrad", *declared, graph.initializers)
     opset = onnx.helper.make_opsetid("", opset_version)
     model_proto = onnx.helper.make_model(proto, opset_imports=[opset], producer_name="tapegrad")
     model_proto.ir_version = min(model_proto.ir_version, 8)  # runtimes that lag onnx read 8

@@ -1,6 +1,6 @@
 """The ONNX graph under construction: value names, initializers and nodes.
 
-``GraphBuilder`` is what each translation rule in ``ops.py`` writes to; ``export.py`` makes
+``GraphBuilder`` is what each translation rule in ``ops/`` writes to; ``export.py`` makes
 one per export and turns it into a ModelProto.
 """
 
@@ -65,3 +65,10 @@ class GraphBuilder:
 
     def identity(self, x: str) -> str:
         return self.op1("Identity", [x])
+
+    def elem(self, dtype) -> int:
+        """The ONNX element type of a numpy dtype."""
+        return self.onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
+
+    def cast(self, x: str, dtype) -> str:
+        return self.op1("Cast", [x], to=self.elem(dtype))

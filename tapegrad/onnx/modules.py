@@ -28,44 +28,43 @@ def _input(names, calls) -> object:
             if names.has(arg):
                 return arg
     raise NotImplementedError(
-        f"tg.onnx.export: cannot find the input of {type(calls[0].node.modules[-1]).__name__} "
+        f"tg.onnx.export: cannot find the input of {type(calls[0].scope[-1]).__name__} "
         f"({calls[0].where()})"
     )
 
 
-def translate_module(g, names, module, calls) -> None:
+def translate_module(ctx, module, calls) -> None:
     """Write one node for the module call made of ``calls``; bind its output."""
+    for call in calls:
+        ctx.prepare(call)
+    g, names = ctx.graph, ctx.names
     x = _input(names, calls)
     dtype = x._data.dtype
     out_tensor = calls[-1].outputs[0]
     if isinstance(module, LayerNorm):
         shape = module.normalized_shape
         scale = (
-            names.of(module.weight, dtype)
-            if module.weight is not None
-            else g.const(np.ones(shape, dtype))
+            names.of(module.weight) if module.weight is not None else g.const(np.ones(shape, dtype))
         )
-        inputs = [names.of(x, dtype), scale]
+        inputs = [names.of(x), scale]
         if module.bias is not None:
-            inputs.append(names.of(module.bias, dtype))
+            inputs.append(names.of(module.bias))
         out = g.op1("LayerNormalization", inputs, axis=-len(shape), epsilon=float(module.eps))
     else:
         channels = module.num_features
         scale = (
-            names.of(module.weight, dtype)
+            names.of(module.weight)
             if module.weight is not None
             else g.const(np.ones(channels, dtype))
         )
         bias = (
-            names.of(module.bias, dtype)
-            if module.bias is not None
-            else g.const(np.zeros(channels, dtype))
+            names.of(module.bias) if module.bias is not None else g.const(np.zeros(channels, dtype))
         )
-        mean = names.of(module.running_mean, dtype)
-        var = names.of(module.running_var, dtype)
-        inputs = [names.of(x, dtype), scale, bias, mean, var]
+        mean = names.of(module.running_mean)
+        var = names.of(module.running_var)
+        inputs = [names.of(x), scale, bias, mean, var]
         out = g.op1("BatchNormalization", inputs, epsilon=float(module.eps))
     for call in calls:
         for t in call.outputs:
-            names.bind(t, None)  # values inside the fused call are not in the graph
+            names.missing(t, f"a value inside a fused {type(module).__name__} call")
     names.bind(out_tensor, out)

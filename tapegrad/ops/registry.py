@@ -6,12 +6,14 @@ as ``tg.<name>`` and attaches it to Tensor as a method and operator dunders.
 
 from __future__ import annotations
 
+import functools
 import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from tapegrad.autograd.grad_mode import STATE
 from tapegrad.tensor import Tensor
 
 
@@ -56,6 +58,8 @@ def register(
         key = name or fn.__name__
         if key in REGISTRY:
             raise ValueError(f"op {key!r} is registered twice")
+        if not differentiable:
+            fn = _observed(key, fn)
         REGISTRY[key] = OpDef(
             key, function_cls, fn, method, tuple(dunders), differentiable, export, tuple(aliases)
         )
@@ -67,6 +71,26 @@ def register(
         return fn
 
     return decorate
+
+
+def _observed(name: str, fn: Callable) -> Callable:
+    """``fn``, also reported to the active tracers: no Function runs, so no node records it.
+
+    tg.onnx.export needs comparisons, argmax and the like on its tape (a mask computed from an
+    input must stay a computation, not become a constant); with no tracer this costs one check.
+    """
+
+    @functools.wraps(fn)
+    def observed(*args, **kwargs):
+        out = fn(*args, **kwargs)
+        if STATE.tracers and STATE.enabled:
+            for tracer in STATE.tracers:
+                on_plain_op = getattr(tracer, "on_plain_op", None)
+                if on_plain_op is not None:
+                    on_plain_op(name, args, kwargs, out)
+        return out
+
+    return observed
 
 
 def _dunder(fn: Callable, dunder: str) -> Callable:

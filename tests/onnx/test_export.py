@@ -161,12 +161,58 @@ def test_export_layer_norm_without_affine_fuses_and_matches(tmp_path):
 
 def test_export_unmapped_op_raises_naming_it_and_its_site(tmp_path):
     def model(x):
-        return x.cumsum(0)
+        return x.masked_select(x > 0)
 
     with pytest.raises(
-        NotImplementedError, match=r"no ONNX mapping for op Cumsum.*test_export\.py:\d+"
+        NotImplementedError, match=r"no ONNX mapping for op MaskedSelect.*test_export\.py:\d+"
     ):
         tg.onnx.export(model, (tg.randn(3),), tmp_path / "m.onnx")
+
+
+class Scaled(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(2, 2)
+        self.register_buffer("scale", tg.tensor([2.0, -1.0]))
+
+    def forward(self, x):
+        return self.linear(x) * self.scale
+
+
+def test_export_names_initializers_after_parameters_and_buffers(tmp_path):
+    proto = tg.onnx.export(Scaled(), tg.randn(3, 2), tmp_path / "m.onnx")
+    names = {init.name for init in proto.graph.initializer}
+    assert {"linear.weight", "linear.bias", "scale"} <= names
+
+
+def test_export_runs_in_eval_mode_and_restores_each_modules_mode(tmp_path):
+    model = nn.Sequential(nn.Linear(3, 3), nn.Dropout(0.5), nn.BatchNorm1d(3))
+    model(tg.randn(8, 3))  # running statistics that are not the initial ones
+    model[0].eval()
+    x = tg.randn(4, 3)
+    tg.onnx.export(model, x, tmp_path / "m.onnx", dynamic_axes={"input_0": [0]})
+    assert model.training and not model[0].training and model[2].training
+    (got,) = _run(tmp_path / "m.onnx", {"input_0": x.numpy()})
+    with tg.no_grad():
+        np.testing.assert_allclose(got, model.eval()(x).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_export_leaves_the_random_stream_as_one_forward_pass_does(tmp_path):
+    def noisy(x):
+        tg.randn(3)  # a draw that does not reach the output
+        return x * 2
+
+    tg.manual_seed(1)
+    noisy(tg.randn(2, 3))
+    after_forward = tg.rand(1).item()
+    tg.manual_seed(1)
+    tg.onnx.export(noisy, tg.randn(2, 3), tmp_path / "m.onnx", dynamic_axes={"input_0": [0]})
+    assert tg.rand(1).item() == after_forward
+
+
+def test_export_rejects_inputs_that_are_not_tensors(tmp_path):
+    with pytest.raises(TypeError, match="example inputs must be Tensors, got float"):
+        tg.onnx.export(lambda x: x, (1.5,), tmp_path / "m.onnx")
 
 
 def test_export_writes_to_a_file_object(tmp_path):
