@@ -37,6 +37,7 @@ def measure(
     loop_time: float = 0.02,
     clock: str = "cpu",
     collect: bool = False,
+    warm_up: bool = True,
 ) -> list[Timing]:
     """Time each ``fn()`` per call: the best and median of ``repeat`` loops of ~``loop_time`` s.
 
@@ -50,6 +51,9 @@ def measure(
     (imported modules, the other libraries' models), everything alive beforehand is frozen
     (``gc.freeze``) for the duration.
 
+    Each ``fn`` is called once before timing (``warm_up``), so first-call imports, allocator
+    and BLAS start-up do not count; callers that have just run them may skip it.
+
     ``clock="cpu"`` counts the CPU time of this process (all its threads), which other
     processes on the machine cannot inflate; ``"wall"`` is elapsed time, the right measure
     when the libraries run several threads each.
@@ -62,7 +66,8 @@ def measure(
     try:
         numbers = []
         for fn, timer in zip(fns, timers):
-            fn()  # warm up: first-call imports, allocator and BLAS start-up are not per-op costs
+            if warm_up:
+                fn()
             number = 1
             while timer.timeit(number) < loop_time:
                 number *= 2
