@@ -8,6 +8,8 @@ calls the workload's hand-written backward. torch, MyGrad and autograd are optio
 from __future__ import annotations
 
 import importlib
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as dist_version
 
 from benchmarks.workload import Workload
 
@@ -24,9 +26,7 @@ def load(lib: str):
 
 
 def version(lib: str) -> str:
-    from importlib.metadata import PackageNotFoundError
-    from importlib.metadata import version as dist_version
-
+    """The installed distribution's version, as pip reports it."""
     try:
         return dist_version(lib)
     except PackageNotFoundError:
