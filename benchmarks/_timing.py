@@ -9,6 +9,7 @@ timeit docs advise); a median far above it means the machine was busy.
 
 from __future__ import annotations
 
+import gc
 import os
 import statistics
 import time
@@ -35,44 +36,63 @@ def measure(
     repeat: int = 30,
     loop_time: float = 0.02,
     clock: str = "cpu",
+    collect: bool = False,
+    warm_up: bool = True,
 ) -> list[Timing]:
     """Time each ``fn()`` per call: the best and median of ``repeat`` loops of ~``loop_time`` s.
 
     Many short loops rather than timeit's few 0.2 s ones, and the functions' loops take turns,
     so on a shared machine every function sees the same quiet and busy spells and a short loop
-    has a fair chance to run undisturbed. The garbage collector is off inside each loop, as in
-    timeit; every library here frees its graphs by reference counting.
+    has a fair chance to run undisturbed.
+
+    The garbage collector is off inside each loop, as in timeit, unless ``collect``: then it
+    runs as in a training loop, where the objects a graph allocates trigger collections. So
+    that those collections do not also walk what this process holds for other reasons
+    (imported modules, the other libraries' models), everything alive beforehand is frozen
+    (``gc.freeze``) for the duration.
+
+    Each ``fn`` is called once before timing (``warm_up``), so first-call imports, allocator
+    and BLAS start-up do not count; callers that have just run them may skip it.
 
     ``clock="cpu"`` counts the CPU time of this process (all its threads), which other
     processes on the machine cannot inflate; ``"wall"`` is elapsed time, the right measure
     when the libraries run several threads each.
     """
-    timers = [timeit.Timer(fn, timer=CLOCKS[clock]) for fn in fns]
-    numbers = []
-    for fn, timer in zip(fns, timers):
-        fn()  # warm up: first-call imports, allocator and BLAS start-up are not per-op costs
-        number = 1
-        while timer.timeit(number) < loop_time:
-            number *= 2
-        numbers.append(number)
-    per_call: list[list[float]] = [[] for _ in fns]
-    for _ in range(repeat):
-        for times, timer, number in zip(per_call, timers, numbers):
-            times.append(timer.timeit(number) / number)
+    setup = "gc.enable()" if collect else "pass"  # timeit's own idiom; it disables gc first
+    timers = [timeit.Timer(fn, setup, timer=CLOCKS[clock]) for fn in fns]
+    if collect:
+        gc.collect()
+        gc.freeze()
+    try:
+        numbers = []
+        for fn, timer in zip(fns, timers):
+            if warm_up:
+                fn()
+            number = 1
+            while timer.timeit(number) < loop_time:
+                number *= 2
+            numbers.append(number)
+        per_call: list[list[float]] = [[] for _ in fns]
+        for _ in range(repeat):
+            for times, timer, number in zip(per_call, timers, numbers):
+                times.append(timer.timeit(number) / number)
+    finally:
+        gc.unfreeze()
     return [
         Timing(statistics.median(times), min(times), number, repeat)
         for times, number in zip(per_call, numbers)
     ]
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """Rows as a fixed-width text table; floats get 3 significant digits."""
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]], markdown: bool = False) -> str:
+    """Rows as a fixed-width text table, or a markdown one; floats get 3 significant digits."""
     cells = [[_cell(v) for v in row] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.rjust(w) for h, w in zip(headers, widths))]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in cells]
-    return "\n".join(lines)
+    lines = [[h.rjust(w) for h, w in zip(headers, widths)], ["-" * w for w in widths]]
+    lines += [[c.rjust(w) for c, w in zip(row, widths)] for row in cells]
+    if markdown:
+        return "\n".join("| " + " | ".join(line) + " |" for line in lines)
+    return "\n".join("  ".join(line) for line in lines)
 
 
 def _cell(value: object) -> str:
@@ -81,7 +101,7 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def set_threads(n: int, torch) -> str:
+def set_threads(n: int, torch=None) -> str:
     """Give torch and numpy's BLAS the same number of threads; say what was done.
 
     One thread each by default: on a small shared machine, torch's OpenMP workers spin after
@@ -89,13 +109,16 @@ def set_threads(n: int, torch) -> str:
     swing several-fold between runs. numpy's BLAS is limited through threadpoolctl when it is
     installed; without it, numpy keeps OpenBLAS's default (set OPENBLAS_NUM_THREADS yourself).
     """
-    torch.set_num_threads(n)
+    said = "threads:"
+    if torch is not None:
+        torch.set_num_threads(n)
+        said += f" torch {n},"
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
-        return f"threads: torch {n}; numpy BLAS default (threadpoolctl not installed)"
+        return f"{said} numpy BLAS default (threadpoolctl not installed)"
     threadpool_limits(limits=n, user_api="blas")
-    return f"threads: torch {n}, numpy BLAS {n} (threadpoolctl)"
+    return f"{said} numpy BLAS {n} (threadpoolctl)"
 
 
 def environment(torch=None) -> str:

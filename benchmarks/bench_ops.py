@@ -18,14 +18,15 @@ import argparse
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 import tapegrad as tg
 from benchmarks._timing import CLOCKS, environment, measure, set_threads, table
+from benchmarks.libraries import load
 
 DEPTH = 16  # ops in each chain before the final sum
 SHAPES = [(8,), (32, 32)]
 SCALE = 0.01  # the constant in the sum workload; keeps values near their start
+torch = load("torch")  # optional: without it the torch columns say "not installed"
 
 
 @dataclass(frozen=True)
@@ -247,38 +248,40 @@ def run(work: Workload, shape: tuple, repeat: int, clock: str) -> list:
     rng = np.random.default_rng(0)
     arrays = [rng.uniform(-1, 1, size=shape), *work.params(rng, shape)]
     arrays = [a.astype(np.float32) for a in arrays]
-
-    tg_leaves = [tg.from_numpy(a.copy()).requires_grad_() for a in arrays]
-    torch_leaves = [torch.from_numpy(a.copy()).requires_grad_() for a in arrays]
-    tg_step = make_step(work.forward, tg, tg_leaves)
-    torch_step = make_step(work.forward, torch, torch_leaves)
+    libs = {"tapegrad": tg} | ({"torch": torch} if torch else {})
+    leaves = {
+        name: [lib.from_numpy(a.copy()).requires_grad_() for a in arrays]
+        for name, lib in libs.items()
+    }
+    steps = [make_step(work.forward, libs[name], leaves[name]) for name in libs]
 
     def numpy_step():
         return work.by_hand(*arrays)
 
-    nodes = _check_agreement(work, tg_leaves, torch_leaves, numpy_step())
+    nodes = _check_agreement(work, libs, leaves, numpy_step())
     count = n_ops(work)
-    timings = measure([tg_step, torch_step, numpy_step], repeat, clock=clock)
-    times = [t.best / count * 1e6 for t in timings]
+    timings = measure([*steps, numpy_step], repeat, clock=clock)
+    times = dict(zip([*libs, "numpy"], (t.best / count * 1e6 for t in timings)))
     label = "x".join(map(str, shape))
-    ratios = [times[0] / times[1], times[0] / times[2]]
-    return [work.name, f"({label})", count, nodes, *times, *ratios]
+    tg_time, torch_time, np_time = times["tapegrad"], times.get("torch"), times["numpy"]
+    versus_torch = [torch_time, tg_time / torch_time] if torch_time else ["not installed", "-"]
+    row = [work.name, f"({label})", count, nodes, tg_time, np_time, *versus_torch]
+    return [*row, tg_time / np_time]
 
 
-def _check_agreement(work, tg_leaves, torch_leaves, by_hand) -> int:
-    """Check all three compute the same loss and gradients; return tapegrad's node count."""
-    loss = work.forward(tg, *tg_leaves)
-    nodes = count_nodes(loss)
-    loss.backward()
-    torch_loss = work.forward(torch, *torch_leaves)
-    torch_loss.backward()
+def _check_agreement(work, libs: dict, leaves: dict, by_hand) -> int:
+    """Check every library's loss and gradients against numpy's; return tapegrad's node count."""
     np_loss, *np_grads = by_hand
-    for got, ref in ((loss.item(), torch_loss.item()), (loss.item(), float(np_loss))):
-        np.testing.assert_allclose(got, ref, rtol=1e-4, err_msg=f"{work.name} loss")
-    for i, (a, b, c) in enumerate(zip(tg_leaves, torch_leaves, np_grads)):
-        grad = a.grad.numpy()
-        np.testing.assert_allclose(grad, b.grad.numpy(), rtol=1e-4, atol=1e-5, err_msg=str(i))
-        np.testing.assert_allclose(grad, c, rtol=1e-4, atol=1e-5, err_msg=f"{work.name} {i}")
+    nodes = 0
+    for name, lib in libs.items():
+        loss = work.forward(lib, *leaves[name])
+        nodes = count_nodes(loss) if name == "tapegrad" else nodes
+        loss.backward()
+        where = f"{work.name}, {name}"
+        np.testing.assert_allclose(loss.item(), float(np_loss), rtol=1e-4, err_msg=where)
+        for i, (leaf, ref) in enumerate(zip(leaves[name], np_grads)):
+            grad = leaf.grad.numpy()
+            np.testing.assert_allclose(grad, ref, rtol=1e-4, atol=1e-5, err_msg=f"{where} {i}")
     return nodes
 
 
@@ -322,8 +325,8 @@ def main() -> None:
     print(f"{args.clock} time, best of {args.repeat} loops")
     print()
     rows = [run(work, shape, args.repeat, args.clock) for shape in SHAPES for work in WORKLOADS]
-    headers = ["workload", "shape", "ops", "nodes", "tapegrad us/op", "torch us/op", "numpy us/op"]
-    print(table([*headers, "tg/torch", "tg/numpy"], rows))
+    headers = ["workload", "shape", "ops", "nodes", "tapegrad us/op", "numpy us/op"]
+    print(table([*headers, "torch us/op", "tg/torch", "tg/numpy"], rows))
 
 
 if __name__ == "__main__":
