@@ -161,18 +161,23 @@ def _load(handle, name: str):
 
 
 def _read_meta(archive: zipfile.ZipFile, name: str) -> dict:
+    # Bounded by the file's size too, as arrays are: tapegrad stores members uncompressed, so
+    # a description that inflates past the file (3 MiB of "[]," deflate to 3 kB and parse
+    # into ~130 MB of lists) is forged.
+    limit = min(_MAX_META_BYTES, _archive_size(archive))
     try:
         with archive.open(_META) as member:
-            raw = member.read(_MAX_META_BYTES + 1)
+            raw = member.read(limit + 1)
     except KeyError:
         raise SerializationError(
             f"load: {name} has no {_META}; it was not written by tapegrad.save"
         ) from None
     except _ZIP_ERRORS as error:
         raise SerializationError(f"load: {name} is damaged: {error}") from None
-    if len(raw) > _MAX_META_BYTES:
+    if len(raw) > limit:
         raise SerializationError(
-            f"load: {name} has a description over {_MAX_META_BYTES} bytes; it is forged"
+            f"load: {name} has a description over {limit} bytes (more than the file's size or "
+            f"{_MAX_META_BYTES} bytes); it is forged"
         )
     try:
         meta = json.loads(raw, parse_constant=_no_constant)
