@@ -10,7 +10,8 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
+import secrets
+import shutil
 import zipfile
 from collections import OrderedDict
 
@@ -61,9 +62,15 @@ def save(obj, f) -> None:
 
 def _save_atomic(path: str, arrays: dict, meta: str) -> None:
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tapegrad-", suffix=".tmp", dir=folder)
+    tmp = os.path.join(folder, f".tapegrad-{secrets.token_hex(8)}.tmp")
+    # created as open() creates files (0o666 less the umask; mkstemp's 0o600 would hide the
+    # checkpoint from the user's group), and O_EXCL: never someone else's file
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    fd = os.open(tmp, flags, 0o666)
     try:
         with os.fdopen(fd, "wb") as handle:
+            if os.path.exists(path):  # overwriting keeps the target's permissions, as open()
+                shutil.copymode(path, tmp)
             _write_archive(handle, arrays, meta)
             handle.flush()
             os.fsync(handle.fileno())
