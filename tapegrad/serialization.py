@@ -10,7 +10,8 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
+import secrets
+import shutil
 import zipfile
 from collections import OrderedDict
 
@@ -61,9 +62,15 @@ def save(obj, f) -> None:
 
 def _save_atomic(path: str, arrays: dict, meta: str) -> None:
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tapegrad-", suffix=".tmp", dir=folder)
+    tmp = os.path.join(folder, f".tapegrad-{secrets.token_hex(8)}.tmp")
+    # created as open() creates files (0o666 less the umask; mkstemp's 0o600 would hide the
+    # checkpoint from the user's group), and O_EXCL: never someone else's file
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    fd = os.open(tmp, flags, 0o666)
     try:
         with os.fdopen(fd, "wb") as handle:
+            if os.path.exists(path):  # overwriting keeps the target's permissions, as open()
+                shutil.copymode(path, tmp)
             _write_archive(handle, arrays, meta)
             handle.flush()
             os.fsync(handle.fileno())
@@ -161,18 +168,23 @@ def _load(handle, name: str):
 
 
 def _read_meta(archive: zipfile.ZipFile, name: str) -> dict:
+    # Bounded by the file's size too, as arrays are: tapegrad stores members uncompressed, so
+    # a description that inflates past the file (3 MiB of "[]," deflate to 3 kB and parse
+    # into ~130 MB of lists) is forged.
+    limit = min(_MAX_META_BYTES, _archive_size(archive))
     try:
         with archive.open(_META) as member:
-            raw = member.read(_MAX_META_BYTES + 1)
+            raw = member.read(limit + 1)
     except KeyError:
         raise SerializationError(
             f"load: {name} has no {_META}; it was not written by tapegrad.save"
         ) from None
     except _ZIP_ERRORS as error:
         raise SerializationError(f"load: {name} is damaged: {error}") from None
-    if len(raw) > _MAX_META_BYTES:
+    if len(raw) > limit:
         raise SerializationError(
-            f"load: {name} has a description over {_MAX_META_BYTES} bytes; it is forged"
+            f"load: {name} has a description over {limit} bytes (more than the file's size or "
+            f"{_MAX_META_BYTES} bytes); it is forged"
         )
     try:
         meta = json.loads(raw, parse_constant=_no_constant)

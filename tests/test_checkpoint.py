@@ -71,6 +71,50 @@ def test_a_writer_failing_after_partial_writes_keeps_the_previous_checkpoint(
     assert _files(previous.parent) == ["model.tg"]  # no temporary file left behind
 
 
+def test_save_writes_a_complete_file_beside_the_target_then_renames_it(tmp_path, monkeypatch):
+    """The order that makes the save atomic: the whole archive goes to a temporary file in
+    the target's folder (a rename across file systems would copy), is fsynced, and only then
+    replaces the target."""
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def spying_fsync(fd):
+        events.append("fsync")
+        return real_fsync(fd)
+
+    def spying_replace(src, dst):
+        events.append(("replace", Path(src), Path(dst), zipfile.is_zipfile(src)))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", spying_fsync)
+    monkeypatch.setattr(os, "replace", spying_replace)
+    path = tmp_path / "model.tg"
+    tg.save({"w": tg.ones(3)}, path)
+    assert len(events) == 2 and events[0] == "fsync"
+    _, src, dst, complete = events[1]
+    assert dst == path and src.parent == path.parent and src.name.startswith(".tapegrad-")
+    assert complete, "the target was replaced by an unfinished archive"
+    assert _files(tmp_path) == ["model.tg"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX file permissions")
+def test_save_leaves_the_permissions_open_would(tmp_path):
+    """A new checkpoint gets the umask's permissions (not a temporary file's 0o600), and an
+    overwritten one keeps its own, as with torch.save."""
+    path = tmp_path / "model.tg"
+    tg.save({"version": 1}, path)
+    (tmp_path / "plain").write_bytes(b"")
+    assert _mode(path) == _mode(tmp_path / "plain")
+    os.chmod(path, 0o640)
+    tg.save({"version": 2}, path)
+    assert _mode(path) == 0o640
+    assert tg.load(path) == {"version": 2}
+
+
+def _mode(path: Path) -> int:
+    return path.stat().st_mode & 0o7777
+
+
 def test_a_failing_rename_keeps_the_previous_checkpoint(previous, monkeypatch):
     def failing_replace(src, dst):
         raise PermissionError("target is locked")
@@ -278,6 +322,43 @@ def test_without_the_rng_state_the_resumed_run_differs(tmp_path, uninterrupted):
     tg.manual_seed(12345)  # as if the checkpoint had no RNG state
     _train(run, step, TOTAL)
     assert not np.array_equal(_snapshot(run)["w1"], uninterrupted["w1"])
+
+
+def _train_epochs(run, start: int, stop: int, checkpoints: Path | None = None):
+    """Epochs over a shuffling DataLoader (its order is drawn from the RNG at each epoch's
+    start), checkpointing after every second epoch."""
+    model, optimizer, scheduler = run
+    loader = tg.utils.data.DataLoader(
+        tg.utils.data.TensorDataset(*_data()), batch_size=16, shuffle=True
+    )
+    for epoch in range(start, stop):
+        for x, onehot in loader:
+            loss = _cross_entropy(model(x), onehot)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        scheduler.step()
+        if checkpoints is not None and (epoch + 1) % 2 == 0:
+            state = {
+                "step": epoch + 1,
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "rng": tg.get_rng_state(),
+            }
+            tg.save(state, checkpoints / f"epoch{epoch + 1}.tg")
+
+
+def test_resuming_a_shuffling_dataloader_at_an_epoch_boundary_is_bit_identical(tmp_path):
+    """A DataLoader draws each epoch's order when the epoch starts, so checkpoints taken
+    between epochs resume exactly."""
+    whole = _fresh(seed=0)
+    _train_epochs(whole, 0, 9)
+    _train_epochs(_fresh(seed=0), 0, 5, checkpoints=tmp_path)  # crashes during epoch 6
+    run, epoch = _resume(tmp_path / "epoch4.tg")
+    assert epoch == 4
+    _train_epochs(run, epoch, 9)
+    _assert_bit_identical(_snapshot(run), _snapshot(whole))
 
 
 SCHEDULERS = {

@@ -90,6 +90,11 @@ def _meta(root) -> str:
     return json.dumps({"format": "tapegrad.save", "version": 1, "root": root})
 
 
+def _meta_text(root: str) -> str:
+    """A description whose root is the JSON text ``root``, which may be too big for json."""
+    return '{"format": "tapegrad.save", "version": 1, "root": ' + root + "}"
+
+
 def _npy(array: np.ndarray, allow_pickle: bool = False) -> bytes:
     buffer = io.BytesIO()
     np.lib.format.write_array(buffer, array, allow_pickle=allow_pickle)
@@ -234,6 +239,24 @@ def test_a_numpy_npz_with_a_pickled_object_array_runs_nothing(tmp_path):
     assert "dtype object" in str(_load(forged, sentinel))
 
 
+def test_numpy_never_unpickles_even_if_the_dtype_check_were_fooled(tmp_path, monkeypatch):
+    """Two locks on pickles: load refuses object dtypes from the header, and reads arrays with
+    allow_pickle=False. Make the first lie (the header reader reports float64), and the
+    second must still refuse the object array without running it."""
+    sentinel = tmp_path / "pwned"
+    evil = np.empty(1, dtype=object)
+    evil[0] = Payload(sentinel)
+    real_header = np.lib.format.read_array_header_1_0
+
+    def lying_header(fp, *args, **kwargs):
+        shape, fortran, dtype = real_header(fp, *args, **kwargs)
+        return shape, fortran, (np.dtype(np.float64) if dtype.hasobject else dtype)
+
+    monkeypatch.setattr(np.lib.format, "read_array_header_1_0", lying_header)
+    forged = _with_array(_npy(evil, allow_pickle=True), kind="tensor")
+    assert "Object arrays cannot be loaded" in str(_load(forged, sentinel))
+
+
 def test_a_pickle_payload_runs_nothing(tmp_path):
     sentinel = tmp_path / "pwned"
     data = pickle.dumps({"state": Payload(sentinel)})
@@ -305,11 +328,38 @@ def test_a_big_endian_array_loads_as_native():
 
 
 def test_a_compressed_description_bomb_is_refused_early():
-    padding = " " * (200 * 2**20)  # 200 MiB of spaces, about 200 kB compressed
+    padding = " " * (16 * 2**20)  # 16 MiB of spaces, about 16 kB compressed
     bomb = '{"format": "tapegrad.save", "version": 1, "root": 1' + padding + "}"
     data = _zip({"__tapegrad__.json": bomb}, compression=zipfile.ZIP_DEFLATED)
     assert len(data) < 2**20
     assert "forged" in str(_load(data))
+
+
+def test_a_compressed_description_under_the_size_limit_is_refused():
+    """3 MiB of "[]," (under the 4 MiB limit) deflate to 3 kB and would parse into ~130 MB
+    of lists: a description may not be larger than the whole file."""
+    containers = "[" + "[]," * 2**20 + "[]]"
+    bomb = _zip({"__tapegrad__.json": _meta_text(containers)}, compression=zipfile.ZIP_DEFLATED)
+    assert len(bomb) < 2**14
+    assert "forged" in str(_load(bomb))
+
+
+def test_a_stored_description_over_the_limit_is_refused():
+    padding = " " * (4 * 2**20)  # a real 4 MiB file: the file's size does not bound it
+    assert "forged" in str(_load(_zip({"__tapegrad__.json": _meta_text("1" + padding)})))
+
+
+def test_a_stored_description_costs_memory_in_proportion_to_the_file():
+    """The worst a description can do is many tiny containers: each byte of the file parses
+    into at most a few dozen bytes of Python objects."""
+    data = _zip({"__tapegrad__.json": _meta_text("[" + "[]," * 2**15 + "[]]")})
+    tracemalloc.start()
+    try:
+        assert isinstance(tg.load(io.BytesIO(data)), list)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 * len(data), f"{peak} bytes to load a {len(data)}-byte description"
 
 
 def test_a_compressed_array_bomb_is_refused_early():

@@ -133,8 +133,8 @@ def test_elementwise_ops_keep_the_empty_shape_and_broadcast_it():
     out = (x * y + 1).exp().tanh()
     assert out.shape == (0, 3)
     out.sum().backward()
-    assert x.grad.shape == (0, 3)
-    np.testing.assert_array_equal(y.grad.numpy(), np.zeros((1, 3), np.float32))  # no terms
+    assert x.grad.shape == (0, 3) and x.grad.dtype == tg.float32
+    np.testing.assert_array_equal(y.grad.numpy(), np.zeros((1, 3), np.float32), strict=True)
     with pytest.raises(ValueError, match=r"shapes \(0, 3\) and \(2, 3\)"):
         x + tg.ones(2, 3)
 
@@ -146,6 +146,7 @@ def test_matmul_with_an_empty_inner_dim_is_zeros():
     np.testing.assert_array_equal(out.detach().numpy(), np.zeros((2, 3)))
     out.backward(tg.ones(2, 3, dtype=tg.float64))
     assert a.grad.shape == (2, 0) and b.grad.shape == (0, 3)
+    assert a.grad.dtype == b.grad.dtype == tg.float64
 
 
 def test_shape_ops_on_empty_tensors():
@@ -159,9 +160,10 @@ def test_shape_ops_on_empty_tensors():
     assert tg.stack([x, x]).shape == (2, 0, 3)
     with pytest.raises(RuntimeError, match=r"0 elements into shape \[0, -1\]"):
         x.reshape(0, -1)
-    out = tg.cat([x, tg.ones(2, 3, requires_grad=True)]).sum()
-    out.backward()
-    assert x.grad.shape == (0, 3)
+    y = tg.ones(2, 3, requires_grad=True)
+    tg.cat([x, y]).sum().backward()
+    assert x.grad.shape == (0, 3) and x.grad.dtype == tg.float32
+    np.testing.assert_array_equal(y.grad.numpy(), np.ones((2, 3), np.float32), strict=True)
 
 
 def test_indexing_empty_tensors_and_with_empty_keys():
@@ -171,7 +173,7 @@ def test_indexing_empty_tensors_and_with_empty_keys():
     masked = x[x > 100]
     assert masked.shape == (0,)
     (picked.sum() + masked.sum()).backward()
-    np.testing.assert_array_equal(x.grad.numpy(), np.zeros((2, 3), np.float32))
+    np.testing.assert_array_equal(x.grad.numpy(), np.zeros((2, 3), np.float32), strict=True)
     with pytest.raises(IndexError, match="out of bounds"):
         _empty(0, 3)[0]
 

@@ -63,6 +63,18 @@ def shape_pairs(draw, max_dims: int = 3):
     return result.input_shapes
 
 
+@st.composite
+def unbroadcastable_shape_pairs(draw, max_dims: int = 3):
+    """Two shapes that never broadcast: at one aligned dim, two different sizes, neither 1
+    (0 against 2 included), the other dims drawn freely."""
+    first = list(draw(shapes(min_dims=1, max_dims=max_dims)))
+    second = list(draw(shapes(min_dims=1, max_dims=max_dims)))
+    clash = draw(st.integers(1, min(len(first), len(second))))  # counted from the last dim
+    sizes = st.lists(st.sampled_from([0, 2, 3, 4]), min_size=2, max_size=2, unique=True)
+    first[-clash], second[-clash] = draw(sizes)
+    return tuple(first), tuple(second)
+
+
 def python_scalars():
     """Python numbers as torch sees them: bool, int, float (NaN and inf included)."""
     return st.one_of(

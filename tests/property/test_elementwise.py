@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 import tapegrad as tg
 from tests.opdb import OPDB
 from tests.property import strategies as S
-from tests.property.harness import Call, check, torch
+from tests.property.harness import Call, check, run_tapegrad, torch
 
 UNARY = [
     "exp",
@@ -154,6 +154,44 @@ def test_binary_ops_on_two_tensors(name, shapes, data):
     y = data.draw(S.array(shape=shapes[1]), label="y")
     call = Call(name, (x, y), tg_fn=getattr(tg, name), torch_fn=_torch(name), numpy_fn=_ref(name))
     check(call, grad_where=GRAD_WHERE.get(name))
+
+
+@pytest.mark.parametrize("name", BINARY)
+@given(shapes=S.unbroadcastable_shape_pairs(), data=st.data())
+def test_binary_ops_refuse_shapes_that_do_not_broadcast(name, shapes, data):
+    """Never a silent broadcast. The pairs above broadcast by chance, and for add, mul and
+    the comparisons 20 examples drew none that fails; here every pair fails to broadcast.
+    ``equal`` answers False for different shapes, as torch; every other op raises."""
+    x = data.draw(S.array(shape=shapes[0]), label="x")
+    y = data.draw(S.array(shape=shapes[1]), label="y")
+    call = Call(name, (x, y), tg_fn=getattr(tg, name), torch_fn=_torch(name), numpy_fn=_ref(name))
+    _assert_refused(call)
+    check(call)
+
+
+@pytest.mark.parametrize("name", sorted(OPERATORS))
+@given(shapes=S.unbroadcastable_shape_pairs(), data=st.data())
+def test_operators_refuse_shapes_that_do_not_broadcast(name, shapes, data):
+    x = data.draw(S.array(shape=shapes[0]), label="x")
+    y = data.draw(S.array(shape=shapes[1]), label="y")
+    fn = OPERATORS[name]
+    call = Call(name, (x, y), tg_fn=fn, torch_fn=fn, numpy_fn=_ref(name), form="operator")
+    _assert_refused(call)
+    check(call)
+
+
+def _assert_refused(call: Call) -> None:
+    """Whatever the reference does: tapegrad raises (or, for ``equal``, answers False), and
+    a shape error names both shapes (other errors, such as bitwise ops on floats, may come
+    first and name the dtypes: the harness checks those)."""
+    ours = run_tapegrad(call)
+    if call.name == "equal":
+        assert ours.error is None and ours.outputs == [False], call.describe()
+        return
+    assert ours.error is not None, f"{call.describe()} broadcast silently"
+    if isinstance(ours.error, ValueError):
+        for a in call.args:
+            assert str(a.shape) in str(ours.error), f"{call.describe()}: {ours.error}"
 
 
 @pytest.mark.parametrize("name", BINARY)

@@ -101,11 +101,20 @@ def test_linear_shapes_match_or_raise(batch, sizes, bias, dtype, data):
     check(_call("linear", (x, w, b)))
 
 
+LOSS_SHAPES = st.one_of(
+    S.shapes().map(lambda shape: (shape, shape)),
+    S.shape_pairs(),
+    S.unbroadcastable_shape_pairs(),
+)
+
+
 @pytest.mark.parametrize("name", POINTWISE_LOSSES)
-@given(shape=S.shapes(), dtype=S.dtypes(floats_only=True), data=st.data())
-def test_pointwise_losses(name, shape, dtype, data):
-    x = data.draw(S.arrays(dtype, shape), label="input")
-    y = data.draw(S.arrays(dtype, shape), label="target")
+@given(shapes=LOSS_SHAPES, dtype=S.dtypes(floats_only=True), data=st.data())
+def test_pointwise_losses(name, shapes, dtype, data):
+    """Input and target of the same shape, or of shapes that broadcast (torch warns that the
+    result is likely wrong, and so does tapegrad) or do not (an error)."""
+    x = data.draw(S.arrays(dtype, shapes[0]), label="input")
+    y = data.draw(S.arrays(dtype, shapes[1]), label="target")
     reduction = data.draw(REDUCTIONS, label="reduction")
     check(_call(name, (x, y), {"reduction": reduction}), grad_where=_no_ties)
 
