@@ -61,14 +61,21 @@ def save(obj, f) -> None:
 
 
 def _save_atomic(path: str, arrays: dict, meta: str) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
+    path = os.path.realpath(path)  # a symlink is written through, as open() does
+    folder = os.path.dirname(path)
     tmp = os.path.join(folder, f".tapegrad-{secrets.token_hex(8)}.tmp")
     # created as open() creates files (0o666 less the umask; mkstemp's 0o600 would hide the
     # checkpoint from the user's group), and O_EXCL: never someone else's file
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     fd = os.open(tmp, flags, 0o666)
     try:
-        with os.fdopen(fd, "wb") as handle:
+        handle = os.fdopen(fd, "wb")
+    except BaseException:
+        os.close(fd)
+        os.remove(tmp)
+        raise
+    try:
+        with handle:
             if os.path.exists(path):  # overwriting keeps the target's permissions, as open()
                 shutil.copymode(path, tmp)
             _write_archive(handle, arrays, meta)

@@ -81,3 +81,14 @@ def test_save_is_atomic_when_encoding_fails(tmp_path):
 def test_save_load_keeps_zero_dim_tensors_zero_dim(tmp_path):
     tg.save({"step": tg.tensor(3.0)}, tmp_path / "s.tg")
     assert tg.load(tmp_path / "s.tg")["step"].shape == ()
+
+
+def test_save_writes_through_a_symlink(tmp_path):
+    """As open() and torch.save: the link stays a link, its target gets the checkpoint."""
+    target = tmp_path / "real.tg"
+    link = tmp_path / "link.tg"
+    tg.save({"a": tg.tensor([1.0])}, target)
+    link.symlink_to(target)
+    tg.save({"a": tg.tensor([2.0])}, link)
+    assert link.is_symlink()
+    assert tg.load(target)["a"].tolist() == [2.0]

@@ -90,7 +90,7 @@ def isfinite(input: Tensor) -> Tensor:
 @register(method=True, differentiable=False)
 def allclose(input, other, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
     """Whether all elements are close: ``|a - b| <= atol + rtol * |b|``. Same as torch."""
-    return bool(np.all(isclose(input, other, rtol, atol, equal_nan)._data))
+    return bool(np.all(_closeness(input, other, rtol, atol, equal_nan, "allclose")._data))
 
 
 @register(method=True, differentiable=False)
@@ -98,15 +98,19 @@ def isclose(
     input, other, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
 ) -> Tensor:
     """Elementwise closeness, as in ``allclose``. Same as ``torch.isclose``."""
+    return _closeness(input, other, rtol, atol, equal_nan, "isclose")
+
+
+def _closeness(input, other, rtol: float, atol: float, equal_nan: bool, op: str) -> Tensor:
     if isinstance(input, Tensor) and isinstance(other, Tensor) and input.dtype != other.dtype:
         raise RuntimeError(
-            f"isclose: dtypes {input.dtype} and {other.dtype} differ; torch requires one dtype"
+            f"{op}: dtypes {input.dtype} and {other.dtype} differ; torch requires one dtype"
         )
 
     def close(a, b):
         return np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
 
-    return plain_binary(close, input, other, "isclose")
+    return plain_binary(close, input, other, op)
 
 
 @register(method=True, differentiable=False)

@@ -445,3 +445,12 @@ def test_regression_option_errors_and_warnings_match_torch():
     with pytest.warns(UserWarning, match="likely lead to incorrect results due to broadcasting"):
         out = F.mse_loss(tg.zeros(3), tg.ones(2, 3))
     assert out.item() == 1.0
+
+
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"])
+def test_pointwise_losses_name_themselves_for_shapes_that_cannot_broadcast(name):
+    with (
+        pytest.warns(UserWarning),
+        pytest.raises(ValueError, match=rf"^{name}: .*\(2, 3\).*\(4,\)"),
+    ):
+        getattr(F, name)(tg.ones(2, 3), tg.ones(4))

@@ -425,6 +425,13 @@ def _pointwise_inputs(op: str, input, target, weight=None) -> None:
             "Please ensure they have the same size.",
             stacklevel=3,
         )
+        try:
+            np.broadcast_shapes(tuple(input.shape), tuple(target.shape))
+        except ValueError:
+            raise ValueError(
+                f"{op}: the size of input {tuple(input.shape)} must match the size of target "
+                f"{tuple(target.shape)} (or broadcast with it)"
+            ) from None
     if weight is not None and tuple(weight.shape) != tuple(input.shape):
         raise ValueError("Weights and input must have the same size.")
 
