@@ -6,6 +6,8 @@ context variable, which we set directly (with ``np.seterr`` as the fallback on n
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 try:
@@ -14,12 +16,9 @@ try:
     with np.errstate(all="ignore"):
         _QUIET = _STATE.get()
 
-    def silence():
-        """Ignore floating-point errors until ``restore(token)``; returns the token."""
-        return _STATE.set(_QUIET)
-
-    def restore(token) -> None:
-        _STATE.reset(token)
+    # C callables, no Python frame: they run around every op
+    silence = functools.partial(_STATE.set, _QUIET)  # ignore errors until restore(token)
+    restore = _STATE.reset
 
 except ImportError:  # numpy 1.x
 

@@ -14,7 +14,7 @@ from tapegrad.autograd.errstate import restore, silence
 from tapegrad.autograd.grad_mode import STATE, no_grad
 from tapegrad.autograd.node import SEQUENCE, Node
 from tapegrad.autograd.numerics import check_pattern
-from tapegrad.tensor import Tensor, _make
+from tapegrad.tensor import Tensor, _make, _new
 
 
 class Function:
@@ -83,9 +83,20 @@ class Function:
 
 
 def _apply_recorded(cls, args: tuple, kwargs: dict):
-    ctx = Node(cls)
-    edges, needs = _edges(args)
-    ctx.needs_input_grad = needs
+    ctx = _new(Node)  # Node(cls) without an __init__ frame: this runs for every op
+    ctx.fn = cls
+    edges = []
+    needs = []
+    for arg in args:  # each input's edge into the graph, None if it needs no gradient
+        if isinstance(arg, Tensor) and arg._rg:
+            node = arg.grad_fn
+            edges.append((arg, None) if node is None else (node, arg._output_nr))
+            needs.append(True)
+        else:
+            edges.append(None)
+            needs.append(False)
+    edges = tuple(edges)
+    ctx.needs_input_grad = tuple(needs)
     STATE.enabled = False  # a user forward that calls tapegrad ops must not record them
     token = silence()
     try:
@@ -106,32 +117,29 @@ def _apply_recorded(cls, args: tuple, kwargs: dict):
             ctx._pack(outputs, raw)
         _observe(ctx, args, outputs)
         return outputs
-    out = _wrap_output(raw)  # one output: the common case, without the tuple machinery
-    data = out._data
+    # one output: the common case, without the tuple machinery
+    if type(raw) is np.ndarray:  # _make, inlined: this runs for every op
+        out = _new(Tensor)
+        out._data = data = raw
+        out.grad = None
+        out._output_nr = 0
+        out._vc = None
+        out._hooks = None
+    else:
+        out = _wrap_output(raw)
+        data = out._data
     if data.dtype.kind == "f" and not ctx.non_differentiable:
         out._rg = True
         out.grad_fn = ctx
+    else:
+        out._rg = False
+        out.grad_fn = None
     ctx.out_meta = ((data.shape, data.dtype),)
     if ctx._to_save:
         ctx._pack((out,), (raw,))
     if STATE.module_stack or STATE.tracers:
         _observe(ctx, args, (out,))
     return out
-
-
-def _edges(args: tuple) -> tuple[tuple, tuple]:
-    """Each input's edge into the graph (None if it needs no gradient), and needs_input_grad."""
-    edges = []
-    needs = []
-    for arg in args:
-        if isinstance(arg, Tensor) and arg._rg:
-            node = arg.grad_fn
-            edges.append((arg, None) if node is None else (node, arg._output_nr))
-            needs.append(True)
-        else:
-            edges.append(None)
-            needs.append(False)
-    return tuple(edges), tuple(needs)
 
 
 def _wrap_output(value) -> Tensor:
