@@ -204,7 +204,19 @@ def _run(roots, seeds, retain_graph, create_graph, inputs, capture: bool) -> dic
             if capture and needed is not None and not _has_needed_edge(node, needed, wanted):
                 continue
             try:
-                grad_inputs = _call_backward(node, grads, create_graph)
+                fn = node.fn
+                if create_graph or not fn.raw_backward or _has_none(grads):
+                    grad_inputs = _call_backward(node, grads, create_graph)
+                else:  # the common case, inline: numpy in, numpy out (Function.raw_backward)
+                    node._raw = True
+                    try:
+                        grad_inputs = fn.backward(node, *grads)
+                    finally:
+                        node._raw = False
+                    if type(grad_inputs) is not tuple:
+                        grad_inputs = (grad_inputs,)
+                    if len(grad_inputs) != len(node.edges):
+                        grad_inputs = _trimmed(node, grad_inputs)
             except Exception as exc:
                 if node.origin is not None and hasattr(exc, "add_note"):  # anomaly mode
                     exc.add_note(f"Error in the backward of {node.name()}. {describe_origin(node)}")
