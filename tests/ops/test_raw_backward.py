@@ -15,6 +15,7 @@ from tests.helpers import as_list, build_arrays, cases_and_samples, needs_grad, 
 from tests.opdb import OPDB
 
 PARAMS = cases_and_samples(OPDB)
+ZERO_GRADIENT = {"ceil", "floor", "round", "sign", "trunc"}  # constant zeros, as torch's
 
 
 @pytest.mark.parametrize(("case", "sample", "index"), PARAMS)
@@ -39,3 +40,23 @@ def test_raw_and_recorded_gradients_are_equal(case, sample, index):
 
 def _differentiable(out) -> bool:
     return isinstance(out, tg.Tensor) and out.requires_grad and out.is_floating_point()
+
+
+@pytest.mark.parametrize(("case", "sample", "index"), PARAMS)
+def test_recorded_gradients_depend_on_the_cotangent(case, sample, index):
+    """Under create_graph every gradient is recorded as a function of the cotangent."""
+    if not REGISTRY[case.name].differentiable or not any(needs_grad(s) for s in sample.args):
+        pytest.skip("no differentiable input")
+    if case.name in ZERO_GRADIENT:
+        pytest.skip("the gradient is a constant zero")
+    values = build_arrays(case, sample, index)
+    args = tg_args(sample, values)
+    inputs = [a for a in args if isinstance(a, tg.Tensor) and a.requires_grad]
+    outs = [o for o in as_list(op_callable(case)(*args, **sample.kwargs)) if _differentiable(o)]
+    if not outs:
+        pytest.skip("no differentiable output")
+    rng = np.random.default_rng(index)
+    cotangents = [tg.from_numpy(rng.standard_normal(o.shape)).requires_grad_() for o in outs]
+    grads = tg.autograd.grad(outs, inputs, cotangents, create_graph=True, allow_unused=True)
+    for i, g in enumerate(grads):
+        assert g is None or g.numel() == 0 or g.requires_grad, f"input {i}: not recorded"

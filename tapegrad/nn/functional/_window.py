@@ -84,17 +84,6 @@ def col2im(cols: np.ndarray, geom: Geometry, hw: tuple) -> np.ndarray:
     return out
 
 
-def apply(fn, *args):
-    """``fn.apply(*args)``; on arrays (in a raw backward) ``fn.compute(*args)``, unrecorded.
-
-    A raw backward gets numpy arrays, which Function.apply does not take; the Functions of
-    conv and pooling that call each other in backward keep their array kernel as ``compute``.
-    """
-    if any(type(a) is np.ndarray for a in args):
-        return fn.compute(*args)
-    return fn.apply(*args)
-
-
 def needs(ctx, index: int) -> bool:
     """``needs_input_grad[index]``; False when nothing is recorded (the tuple is empty)."""
     return ctx.needs_input_grad[index : index + 1] == (True,)

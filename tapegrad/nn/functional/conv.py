@@ -15,7 +15,6 @@ from numpy.lib.stride_tricks import as_strided
 from tapegrad.autograd.function import Function
 from tapegrad.nn.functional._window import (
     Geometry,
-    apply,
     col2im,
     geometry_2d,
     ints,
@@ -35,6 +34,7 @@ from tapegrad.nn.functional.pooling import (
     max_pool2d,
     pad,
 )
+from tapegrad.ops._raw import apply
 from tapegrad.ops.registry import register
 from tapegrad.tensor import Tensor
 

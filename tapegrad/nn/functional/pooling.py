@@ -15,7 +15,6 @@ from tapegrad.autograd.function import Function
 from tapegrad.autograd.grad_mode import is_grad_enabled
 from tapegrad.nn.functional._window import (
     Geometry,
-    apply,
     check_input,
     col2im,
     geometry_2d,
@@ -26,6 +25,7 @@ from tapegrad.nn.functional._window import (
     shape_of,
     taps,
 )
+from tapegrad.ops._raw import apply
 from tapegrad.ops.indexing import index_select
 from tapegrad.ops.registry import register
 from tapegrad.tensor import Tensor, _make
