@@ -60,3 +60,10 @@ def unsqueeze(input, dim: int):
 
 def squeeze(input, dim: int):
     return np.squeeze(input, dim)
+
+
+def gather(input, dim: int, index):
+    d = dim % max(input.ndim, 1)
+    x, i = input.reshape(input.shape or (1,)), index.reshape(index.shape or (1,))
+    x = x[tuple(slice(None) if a == d else slice(0, n) for a, n in enumerate(i.shape))]
+    return np.take_along_axis(x, i, axis=d).reshape(index.shape)  # torch reads x's leading block

@@ -14,6 +14,7 @@ from tapegrad.autograd.function import Function
 from tapegrad.autograd.grad_mode import STATE
 from tapegrad.ops._args import as_tensor, dim_index
 from tapegrad.ops._index import Index, add_at, along, index_key, indexed_shape, read_at, write_at
+from tapegrad.ops._raw import apply
 from tapegrad.ops.elementwise import where
 from tapegrad.ops.inplace import write_back
 from tapegrad.ops.registry import register
@@ -25,6 +26,9 @@ from tapegrad.tensor import Tensor, _make, _VersionCounter
 class GetItem(Function):
     """x[key]."""
 
+    raw_backward = True
+    compute = staticmethod(read_at)
+
     @staticmethod
     def forward(ctx, x, index):
         ctx.index, ctx.shape = index, x._data.shape
@@ -32,22 +36,28 @@ class GetItem(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return IndexAddZeros.apply(grad, ctx.index, ctx.shape), None  # grad lands where x was read
+        return apply(IndexAddZeros, grad, ctx.index, ctx.shape), None  # grad lands where x was
 
 
 class IndexAddZeros(Function):
     """zeros(shape) with g added at key: the gradient of x[key]."""
 
+    raw_backward = True
+
     @staticmethod
-    def forward(ctx, g, index, shape):
-        ctx.index = index
-        out = np.zeros(shape, g._data.dtype)
-        add_at(out, index, g._data)
+    def compute(g, index, shape):
+        out = np.zeros(shape, g.dtype)
+        add_at(out, index, g)
         return out
 
     @staticmethod
+    def forward(ctx, g, index, shape):
+        ctx.index = index
+        return IndexAddZeros.compute(g._data, index, shape)
+
+    @staticmethod
     def backward(ctx, grad):
-        return GetItem.apply(grad, ctx.index), None, None  # linear in g: read the same places
+        return apply(GetItem, grad, ctx.index), None, None  # linear in g: read the same places
 
 
 def _read(cls, input: Tensor, index: Index) -> Tensor:
@@ -75,25 +85,32 @@ def getitem(input: Tensor, key) -> Tensor:
 class IndexPut(Function):
     """x with v written at key (or added there, when accumulate)."""
 
+    raw_backward = True
+
+    @staticmethod
+    def compute(x, v, index, accumulate):
+        out = x.copy()
+        if accumulate:
+            add_at(out, index, v)
+        else:
+            write_at(out, index, v)
+        return out
+
     @staticmethod
     def forward(ctx, x, v, index, accumulate):
         ctx.index, ctx.accumulate = index, accumulate
-        out = x._data.copy()
-        if accumulate:
-            add_at(out, index, v._data)
-        else:
-            write_at(out, index, v._data)
-        return out
+        # v is a Tensor, or 0.0 from backward, where overwritten positions get no gradient
+        value = v._data if isinstance(v, Tensor) else v
+        return IndexPut.compute(x._data, value, index, accumulate)
 
     @staticmethod
     def backward(ctx, grad):
         grad_x = grad_v = None
         if ctx.needs_input_grad[0]:
             # overwritten positions no longer depend on x
-            zero = _make(np.zeros((), grad.dtype))
-            grad_x = grad if ctx.accumulate else IndexPut.apply(grad, zero, ctx.index, False)
+            grad_x = grad if ctx.accumulate else apply(IndexPut, grad, 0.0, ctx.index, False)
         if ctx.needs_input_grad[1]:
-            grad_v = GetItem.apply(grad, ctx.index)  # the engine sums it to v's shape
+            grad_v = apply(GetItem, grad, ctx.index)  # the engine sums it to v's shape
         return grad_x, grad_v, None, None
 
 

@@ -60,6 +60,10 @@ class MatMul(Function):
     @staticmethod
     def backward(ctx, grad):
         x, y = ctx.saved_tensors
+        if x.ndim == 2 == y.ndim:  # the common case, without the 1-D and batch bookkeeping
+            grad_x = grad @ y.T if ctx.needs_input_grad[0] else None  # d(xy)/dx = grad y^T
+            grad_y = x.T @ grad if ctx.needs_input_grad[1] else None  # d(xy)/dy = x^T grad
+            return grad_x, grad_y
         xp = ctx.xp
         x_vec, y_vec = x.ndim == 1, y.ndim == 1
         # A vector is a (1, k) row on the left and a (k, 1) column on the right; the gradient

@@ -14,8 +14,8 @@ import operator
 import numpy as np
 
 from tapegrad.autograd.function import Function
-from tapegrad.creation import zeros
 from tapegrad.ops._args import dim_index, dims_tuple, promote_tensors, shape_args
+from tapegrad.ops._raw import apply
 from tapegrad.ops.registry import register
 from tapegrad.tensor import Tensor
 
@@ -264,6 +264,8 @@ def broadcast_to(input: Tensor, size) -> Tensor:
 class Repeat(Function):
     """x tiled ``repeats[i]`` times along dim i, after padding x's shape with leading 1s."""
 
+    raw_backward = True
+
     @staticmethod
     def forward(ctx, x, repeats):
         ctx.x_shape, ctx.repeats = x._data.shape, repeats
@@ -276,7 +278,7 @@ class Repeat(Function):
         padded = (1,) * (len(repeats) - len(x_shape)) + x_shape
         interleaved = tuple(n for pair in zip(repeats, padded) for n in pair)
         copies = tuple(range(0, len(interleaved), 2))
-        return grad.reshape(interleaved).sum(copies).reshape(x_shape), None
+        return ctx.xp.sum(grad.reshape(interleaved), copies).reshape(x_shape), None
 
 
 @register(Repeat, method=True, export=False)
@@ -391,14 +393,20 @@ def movedim(input: Tensor, source, destination) -> Tensor:
 class Flip(Function):
     """x with the order of elements reversed along dims (a copy, as torch)."""
 
+    raw_backward = True
+
+    @staticmethod
+    def compute(x, dims):
+        return np.flip(x, dims).copy()
+
     @staticmethod
     def forward(ctx, x, dims):
         ctx.dims = dims
-        return np.flip(x._data, dims).copy()
+        return Flip.compute(x._data, dims)
 
     @staticmethod
     def backward(ctx, grad):
-        return flip(grad, ctx.dims), None  # flipping is its own inverse
+        return apply(Flip, grad, ctx.dims), None  # flipping is its own inverse
 
 
 @register(Flip, method=True)
@@ -411,6 +419,9 @@ def flip(input: Tensor, *args, dims=None) -> Tensor:
 class Roll(Function):
     """x shifted cyclically by ``shifts[i]`` along ``dims[i]`` (over the flat x if no dims)."""
 
+    raw_backward = True
+    compute = staticmethod(np.roll)
+
     @staticmethod
     def forward(ctx, x, shifts, dims):
         ctx.shifts, ctx.dims = shifts, dims
@@ -419,7 +430,7 @@ class Roll(Function):
     @staticmethod
     def backward(ctx, grad):
         back = tuple(-s for s in ctx.shifts)
-        return Roll.apply(grad, back, ctx.dims), None, None  # roll back by the same amounts
+        return apply(Roll, grad, back, ctx.dims), None, None  # roll back by the same amounts
 
 
 @register(Roll, method=True)
@@ -451,6 +462,12 @@ class Cat(Function):
     is empty.
     """
 
+    raw_backward = True
+
+    @staticmethod
+    def compute(*arrays, dim):
+        return np.concatenate(arrays, axis=dim)
+
     @staticmethod
     def forward(ctx, *tensors, dim, skip=None):
         skip = skip or (False,) * len(tensors)
@@ -461,8 +478,9 @@ class Cat(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        pieces = iter(Split.apply(grad, ctx.sizes, ctx.dim))  # each input gets its slice
-        return tuple(zeros(0, dtype=grad.dtype) if s else next(pieces) for s in ctx.skip)
+        pieces = iter(apply(Split, grad, ctx.sizes, ctx.dim))  # each input gets its slice
+        # a skipped legacy (0,) input gets an empty gradient
+        return tuple(grad.reshape(-1)[:0] if s else next(pieces) for s in ctx.skip)
 
 
 def _check_cat(tensors: list[Tensor], dim: int) -> None:
@@ -533,16 +551,21 @@ def stack(tensors, dim: int = 0) -> Tensor:
 class Split(Function):
     """x cut along ``dim`` into consecutive pieces of ``sizes`` (views)."""
 
+    raw_backward = True
+
+    @staticmethod
+    def compute(x, sizes, dim):
+        return tuple(np.split(x, np.cumsum(sizes)[:-1], axis=dim))
+
     @staticmethod
     def forward(ctx, x, sizes, dim):
         ctx.dim = dim
-        bounds = np.cumsum(sizes)[:-1]
-        return tuple(np.split(x._data, bounds, axis=dim))
+        return Split.compute(x._data, sizes, dim)
 
     @staticmethod
     def backward(ctx, *grads):
         # unused pieces arrive as zeros (materialize_grads), so this also pads narrow's grad
-        return Cat.apply(*grads, dim=ctx.dim), None, None
+        return apply(Cat, *grads, dim=ctx.dim), None, None
 
 
 def _split_dim(input: Tensor, dim: int, op: str) -> int:

@@ -85,6 +85,8 @@ CONV2D_CONFIGS = [
     ((2, 4, 3), {"padding": (2, 1), "padding_mode": "replicate"}),
     ((2, 4, 3), {"padding": 1, "padding_mode": "circular", "stride": 2}),
     ((2, 4, (3, 4)), {"padding": "same", "padding_mode": "reflect"}),
+    ((3, 4, 1), {"padding": 2}),  # padding beyond the kernel: the adjoint crops
+    ((2, 4, (2, 3)), {"padding": (3, 1), "dilation": (1, 2), "bias": False}),
 ]
 
 

@@ -10,6 +10,7 @@ import pytest
 
 import tapegrad as tg
 import tapegrad.nn.functional as F
+from tapegrad.autograd.node import AccumulateGrad
 from tests.helpers import build_arrays, cases_and_samples, op_callable, tg_args, torch_args
 from tests.opdb import nn_loss
 
@@ -101,6 +102,36 @@ def test_cross_entropy_probabilities_match_torch(torch, reduction, label_smoothi
 def test_cross_entropy_custom_ignore_index_matches_torch(torch, reduction, weighted):
     t = np.array([1, 1, 2, 3])
     _compare(torch, _ce(weighted), [LOGITS, t], [0], reduction=reduction, ignore_index=1)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_cross_entropy_is_one_node_equal_to_log_softmax_then_nll(reduction, weighted):
+    weight = tg.tensor(CLASS_WEIGHT) if weighted else None
+    v = tg.tensor(np.random.default_rng(2).standard_normal((2, 3) if reduction == "none" else ()))
+    x = tg.tensor(LOGITS_3D, requires_grad=True)
+    fused = F.cross_entropy(x, tg.tensor(TARGETS_3D), weight, reduction=reduction)
+    composed = F.nll_loss(F.log_softmax(x, 1), tg.tensor(TARGETS_3D), weight, reduction=reduction)
+    assert fused.grad_fn.name() == "NllLossBackward0"  # torch's name for the loss node
+    assert fused.grad_fn.next_functions == ((AccumulateGrad(x), 0),)
+    np.testing.assert_array_equal(fused.detach().numpy(), composed.detach().numpy())
+    (grad,) = tg.autograd.grad(fused, x, v)
+    (expected,) = tg.autograd.grad(composed, x, v)
+    np.testing.assert_array_equal(grad.numpy(), expected.numpy())
+
+
+def test_cross_entropy_double_backward_matches_torch(torch):
+    """The Hessian-vector product goes through the softmax inside the fused node."""
+    t = np.array([1, 0, 4, 2])
+    x = tg.tensor(LOGITS, requires_grad=True)
+    (grad,) = tg.autograd.grad(F.cross_entropy(x, tg.tensor(t)), x, create_graph=True)
+    (hvp,) = tg.autograd.grad((grad * tg.tensor(Y)).sum(), x)
+    t_x = torch.tensor(LOGITS, requires_grad=True)
+    (t_grad,) = torch.autograd.grad(
+        torch.nn.functional.cross_entropy(t_x, torch.tensor(t)), t_x, create_graph=True
+    )
+    (t_hvp,) = torch.autograd.grad((t_grad * torch.tensor(Y)).sum(), t_x)
+    np.testing.assert_allclose(hvp.numpy(), t_hvp.numpy(), rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])

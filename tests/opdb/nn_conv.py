@@ -313,6 +313,7 @@ CASES = [
                 {"dilation": 2, "output_padding": 1},
                 id="output_padding<dilation",
             ),
+            Sample((T((2, 2, 4, 3)), T((2, 3, 3, 3)), T((3,))), {"padding": 1}),
         ],
         ref=_conv_transpose2d_ref,
         torch="same",

@@ -374,6 +374,7 @@ class Softmax(Function):
     # through each, while the fused Jacobian-vector product is out * (grad - sum(grad * out)).
     # Subtracting the max before exp keeps float32 logits of 1e4 finite.
 
+    raw_backward = True
     numerics_hint = {  # noqa: RUF012 - read-only table of NumericsWarning advice
         "Log": (
             "log(softmax(x)) is -inf where a probability underflows (logits far below the "
@@ -383,11 +384,10 @@ class Softmax(Function):
 
     @staticmethod
     def forward(ctx, x, dim):
-        ctx.dim = dim
-        axis = dim if x._data.ndim else None
-        shifted = x._data - np.max(x._data, axis=axis, keepdims=True, initial=-np.inf)
+        ctx.axis = dim if x._data.ndim else None
+        shifted = x._data - np.max(x._data, axis=ctx.axis, keepdims=True, initial=-np.inf)
         e = np.exp(shifted)
-        out = e / np.sum(e, axis=axis, keepdims=True)
+        out = e / np.sum(e, axis=ctx.axis, keepdims=True)
         ctx.save_for_backward(out)
         return out
 
@@ -395,7 +395,7 @@ class Softmax(Function):
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
         # J^T grad with J = diag(out) - out out^T
-        return out * (grad - (grad * out).sum(ctx.dim, keepdim=True)), None
+        return out * (grad - ctx.xp.sum(grad * out, ctx.axis, keepdim=True)), None
 
 
 @register(Softmax, method=True, name="softmax")
@@ -412,20 +412,27 @@ class LogSoftmax(Function):
     # below the max, while x - max - log(sum(exp(x - max))) stays finite. The fused product
     # grad - exp(out) * sum(grad) back-propagates in one node.
 
+    raw_backward = True
+
     @staticmethod
     def forward(ctx, x, dim):
-        ctx.dim = dim
-        axis = dim if x._data.ndim else None
-        shifted = x._data - np.max(x._data, axis=axis, keepdims=True, initial=-np.inf)
-        out = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+        ctx.axis = dim if x._data.ndim else None
+        out = log_softmax_array(x._data, ctx.axis)
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
+        xp = ctx.xp
         # J = I - softmax 1^T, so J^T grad = grad - softmax * sum(grad)
-        return grad - exp(out) * grad.sum(ctx.dim, keepdim=True), None
+        return grad - xp.exp(out) * xp.sum(grad, ctx.axis, keepdim=True), None
+
+
+def log_softmax_array(x: np.ndarray, axis: int | None) -> np.ndarray:
+    """``x - logsumexp(x)`` over ``axis`` of an array: LogSoftmax's and CrossEntropy's forward."""
+    shifted = x - np.max(x, axis=axis, keepdims=True, initial=-np.inf)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
 @register(LogSoftmax, method=True, name="log_softmax")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from tapegrad.autograd.function import Function
 from tapegrad.nn.functional._window import (
@@ -33,6 +34,7 @@ from tapegrad.nn.functional.pooling import (
     max_pool2d,
     pad,
 )
+from tapegrad.ops._raw import apply
 from tapegrad.ops.registry import register
 from tapegrad.tensor import Tensor
 
@@ -51,6 +53,9 @@ __all__ = [
 ]
 
 
+# --- kernels on arrays ------------------------------------------------------------------------
+
+
 def _columns(x: np.ndarray, geom: Geometry, hw_out) -> np.ndarray:
     """im2col: (N, groups, C/groups * kh * kw, Ho * Wo), one matrix per sample and group.
 
@@ -61,50 +66,130 @@ def _columns(x: np.ndarray, geom: Geometry, hw_out) -> np.ndarray:
     return view.reshape(x.shape[0], geom.groups, -1, hw_out[0] * hw_out[1])
 
 
+def conv_arrays(x, w, bias, geom: Geometry) -> tuple[np.ndarray, np.ndarray]:
+    """Conv2d of arrays: the (N, O, Ho, Wo) output and the columns it multiplied."""
+    out_channels, groups = w.shape[0], geom.groups
+    hw_out = out_hw(x.shape[-2:], geom)
+    cols = _columns(x, geom, hw_out)
+    out = np.matmul(w.reshape(groups, out_channels // groups, -1), cols)
+    if bias is not None:
+        out += bias.reshape(groups, -1, 1)
+    return out.reshape(x.shape[0], out_channels, *hw_out), cols
+
+
+def weight_grad_arrays(x, g, cols, geom: Geometry) -> np.ndarray:
+    """Conv2d's weight gradient: (N, O, Ho, Wo) ``g`` against the windows of ``x``."""
+    n, out_channels, ho, wo = g.shape
+    groups = geom.groups
+    cols = _columns(x, geom, (ho, wo)) if cols is None else cols
+    g_mat = g.reshape(n, groups, out_channels // groups, ho * wo)
+    per_sample = np.matmul(g_mat, cols.transpose(0, 1, 3, 2))  # (N, groups, O/groups, K)
+    return per_sample.sum(0).reshape(out_channels, -1, *geom.kernel)
+
+
+def conv_transpose_arrays(g, w, geom: Geometry, hw) -> np.ndarray:
+    """Adjoint of conv2d in its input, for an (H, W) = ``hw`` input plane."""
+    if geom.stride == (1, 1):
+        return _adjoint_correlation(g, w, geom, hw)
+    n, out_channels, ho, wo = g.shape
+    groups = geom.groups
+    w_t = w.reshape(groups, out_channels // groups, -1).transpose(0, 2, 1)
+    cols = np.matmul(w_t, g.reshape(n, groups, out_channels // groups, ho * wo))
+    return col2im(cols.reshape(n, groups * w.shape[1], *geom.kernel, ho, wo), geom, hw)
+
+
+# With stride 1 the adjoint is itself a correlation: of the gradient, padded by the kernel's
+# reach minus the conv's pads, with the kernels flipped and in and out channels swapped. That
+# gathers (im2col) where col2im scatters nine read-modify-write passes. It runs on flat
+# planes: each padded plane is one row of Hp * Wp values and an output row is computed Wp
+# wide, its last Wp - W values reading past the window row (garbage, dropped after the
+# product); each kernel tap is then one contiguous run of H * Wp values per plane, and the copy
+# runs over long rows instead of W-long ones. (32, 16, 14, 14) -> 8 channels, 3x3: 1.33 ms
+# with col2im, 0.70 ms so.
+
+
+def _adjoint_correlation(g, w, geom: Geometry, hw) -> np.ndarray:
+    (kh, kw), (dh, dw), groups = geom.kernel, geom.dilation, geom.groups
+    top, _, left, _ = geom.pads
+    n, out_channels, ho, wo = g.shape
+    in_channels = groups * w.shape[1]
+    pads = (dh * (kh - 1) - top, hw[0] - ho + top, dw * (kw - 1) - left, hw[1] - wo + left)
+    flat, width = _flat_planes(g, pads, (kw - 1) * dw)
+    step = flat.strides[-1]
+    shape = (n, out_channels, kh, kw, hw[0] * width)
+    taps = as_strided(flat, shape, (*flat.strides[:2], dh * width * step, dw * step, step))
+    cols = taps.reshape(n, groups, -1, hw[0] * width)
+    out = np.matmul(_flipped(w, groups).reshape(groups, in_channels // groups, -1), cols)
+    rows = out.reshape(n, in_channels, hw[0], width)[..., : hw[1]]
+    return np.ascontiguousarray(rows)
+
+
+def _flat_planes(x: np.ndarray, pads: tuple, slack: int) -> tuple[np.ndarray, int]:
+    """(N, C, Hp * Wp + slack): each plane zero-padded (a negative pad crops) and flattened."""
+    n, c, height, width = x.shape
+    top, bottom, left, right = pads
+    rows, cols = height + top + bottom, width + left + right
+    flat = np.zeros((n, c, rows * cols + slack), x.dtype)
+    plane = flat[:, :, : rows * cols].reshape(n, c, rows, cols)
+    plane[:, :, max(top, 0) : rows - max(bottom, 0), max(left, 0) : cols - max(right, 0)] = x[
+        :, :, max(-top, 0) : height - max(-bottom, 0), max(-left, 0) : width - max(-right, 0)
+    ]
+    return flat, cols
+
+
+def _flipped(w: np.ndarray, groups: int) -> np.ndarray:
+    """(O, C/g, kh, kw) kernels as the (C, O/g, kh, kw) kernels of the adjoint correlation."""
+    out_channels, per_group, kh, kw = w.shape
+    w = w.reshape(groups, out_channels // groups, per_group, kh, kw).transpose(0, 2, 1, 3, 4)
+    return w[..., ::-1, ::-1].reshape(groups * per_group, out_channels // groups, kh, kw)
+
+
+# --- the Functions ------------------------------------------------------------------------------
+
+
 class Conv2d(Function):
     """Cross-correlation of (N, C, H, W) with (O, C/groups, kh, kw) kernels, plus bias."""
 
+    raw_backward = True
+
+    @staticmethod
+    def compute(x, weight, bias, geom):
+        return conv_arrays(x, weight, bias, geom)[0]
+
     @staticmethod
     def forward(ctx, x, weight, bias, geom):
-        data, w = x._data, weight._data
-        out_channels, groups = w.shape[0], geom.groups
-        hw_out = out_hw(data.shape[-2:], geom)
-        cols = _columns(data, geom, hw_out)
-        out = np.matmul(w.reshape(groups, out_channels // groups, -1), cols)
-        if bias is not None:
-            out += bias._data.reshape(groups, -1, 1)
-        result = out.reshape(data.shape[0], out_channels, *hw_out)
+        b = None if bias is None else bias._data
+        out, cols = conv_arrays(x._data, weight._data, b, geom)
         ctx.geom = geom
         # im2col is the costly part of the weight gradient too: keep it (freed after backward)
         ctx.save_for_backward(x, weight, cols if needs(ctx, 1) else None)
-        return result
+        return out
 
     @staticmethod
     def backward(ctx, grad):
         x, weight, cols = ctx.saved_tensors
+        geom = ctx.geom
         grad_x = grad_weight = grad_bias = None
         if ctx.needs_input_grad[0]:  # d/dx: the transposed convolution of grad
-            grad_x = ConvTranspose2d.apply(grad, weight, ctx.geom, tuple(x.shape[-2:]))
+            grad_x = apply(ConvTranspose2d, grad, weight, geom, tuple(x.shape[-2:]))
         if ctx.needs_input_grad[1]:  # d/dw: grad correlated with the input windows
-            grad_weight = Conv2dWeightGrad.apply(x, grad, cols, ctx.geom)
+            grad_weight = apply(Conv2dWeightGrad, x, grad, cols, geom)
         if ctx.needs_input_grad[2]:  # d/db: grad summed over batch and positions
-            grad_bias = grad.sum((0, 2, 3))
+            grad_bias = ctx.xp.sum(grad, (0, 2, 3))
         return grad_x, grad_weight, grad_bias, None
 
 
 class ConvTranspose2d(Function):
     """Adjoint of Conv2d in its input: every position's kernel-weighted values added back."""
 
+    raw_backward = True
+    compute = staticmethod(conv_transpose_arrays)
+
     @staticmethod
     def forward(ctx, y, weight, geom, hw):
-        g, w = y._data, weight._data
-        n, out_channels, ho, wo = g.shape
-        groups = geom.groups
-        w_t = w.reshape(groups, out_channels // groups, -1).transpose(0, 2, 1)
-        cols = np.matmul(w_t, g.reshape(n, groups, out_channels // groups, ho * wo))
         ctx.geom = geom
         ctx.save_for_backward(y, weight)
-        return col2im(cols.reshape(n, groups * w.shape[1], *geom.kernel, ho, wo), geom, hw)
+        return conv_transpose_arrays(y._data, weight._data, geom, hw)
 
     @staticmethod
     def backward(ctx, grad):
@@ -113,39 +198,36 @@ class ConvTranspose2d(Function):
         if ctx.needs_input_grad[0]:  # the adjoint of the adjoint: a convolution
             grad_y = _conv_to(grad, weight, ctx.geom, tuple(y.shape[-2:]))
         if ctx.needs_input_grad[1]:  # <G, convT(y, w)> = <conv(G, w), y>
-            grad_weight = Conv2dWeightGrad.apply(grad, y, None, ctx.geom)
+            grad_weight = apply(Conv2dWeightGrad, grad, y, None, ctx.geom)
         return grad_y, grad_weight, None, None
 
 
 class Conv2dWeightGrad(Function):
     """Weight gradient of Conv2d: output grad (N, O, Ho, Wo) against the input windows."""
 
+    raw_backward = True
+    compute = staticmethod(weight_grad_arrays)
+
     @staticmethod
     def forward(ctx, x, grad, cols, geom):
-        g = grad._data
-        n, out_channels, ho, wo = g.shape
-        groups = geom.groups
-        cols = _columns(x._data, geom, (ho, wo)) if cols is None else cols._data
-        g_mat = g.reshape(n, groups, out_channels // groups, ho * wo)
-        per_sample = np.matmul(g_mat, cols.transpose(0, 1, 3, 2))  # (N, groups, O/groups, K)
         ctx.geom = geom
         ctx.save_for_backward(x, grad)
-        return per_sample.sum(0).reshape(out_channels, -1, *geom.kernel)
+        return weight_grad_arrays(x._data, grad._data, None if cols is None else cols._data, geom)
 
     @staticmethod
     def backward(ctx, grad_weight):
         x, grad = ctx.saved_tensors
         grad_x = grad_grad = None
         if ctx.needs_input_grad[0]:  # <Gw, wgrad(x, g)> = <x, convT(g, Gw)>
-            grad_x = ConvTranspose2d.apply(grad, grad_weight, ctx.geom, tuple(x.shape[-2:]))
+            grad_x = apply(ConvTranspose2d, grad, grad_weight, ctx.geom, tuple(x.shape[-2:]))
         if ctx.needs_input_grad[1]:  # <Gw, wgrad(x, g)> = <conv(x, Gw), g>
             grad_grad = _conv_to(x, grad_weight, ctx.geom, tuple(grad.shape[-2:]))
         return grad_x, grad_grad, None, None
 
 
-def _conv_to(x: Tensor, weight: Tensor, geom: Geometry, hw: tuple) -> Tensor:
+def _conv_to(x, weight, geom: Geometry, hw: tuple):
     """Conv2d cut to ``hw``: a transposed conv's output_padding can add rows no window uses."""
-    out = Conv2d.apply(x, weight, None, geom)
+    out = apply(Conv2d, x, weight, None, geom)
     if tuple(out.shape[-2:]) != hw:
         out = out[:, :, : hw[0], : hw[1]]
     return out

@@ -11,10 +11,15 @@ import warnings
 import numpy as np
 
 from tapegrad.autograd.function import Function
-from tapegrad.nn.functional.activation import log_softmax, logsigmoid
+from tapegrad.nn.functional.activation import (
+    _softmax_input,
+    log_softmax,
+    log_softmax_array,
+    logsigmoid,
+)
 from tapegrad.ops.elementwise import clamp, exp, log, log1p, sigmoid, where
 from tapegrad.ops.registry import register
-from tapegrad.tensor import Tensor, _make
+from tapegrad.tensor import Tensor
 
 __all__ = [
     "binary_cross_entropy",
@@ -78,34 +83,75 @@ class NllLoss(Function):
     # ignored, and torch gives a NaN loss but a zero gradient when every target is ignored,
     # which a gather followed by sum / total cannot do (0 * inf = NaN in its backward).
 
+    raw_backward = True
+
     @staticmethod
     def forward(ctx, input, *, target, weight, ignore_index, reduction):
-        x = input._data
-        valid = target != ignore_index
-        safe = np.where(valid, target, 0)
-        w = valid.astype(x.dtype) if weight is None else weight[safe] * valid
-        w = w.astype(x.dtype, copy=False)
-        picked = np.take_along_axis(x, safe[:, None], axis=1)[:, 0]
-        losses = -w * picked
-        coef = -w
-        if reduction == "none":
-            out = losses
-        elif reduction == "sum":
-            out = losses.sum()
-        else:
-            total = w.sum()
-            out = losses.sum() / total  # 0 / 0 = NaN when every target is ignored, as torch
-            coef = coef / total if total else np.zeros_like(w)
-        ctx.index, ctx.x_shape = safe[:, None], x.shape
-        ctx.save_for_backward(coef)
-        return np.asarray(out, dtype=x.dtype)
+        out, coef, picked = _nll_array(input._data, target, weight, ignore_index, reduction)
+        ctx.save_for_backward(coef, picked)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
-        (coef,) = ctx.saved_tensors
-        values = (coef * grad).unsqueeze(1)
-        zeros = _make(np.zeros(ctx.x_shape, coef.dtype))
-        return zeros.scatter_add(1, _make(ctx.index), values)  # d/dx[n, t_n] = coef_n
+        coef, picked = ctx.saved_tensors
+        # d/dx[n, t_n] = coef_n, 0 elsewhere
+        return ctx.xp.where(picked, ctx.xp.unsqueeze(coef * grad, 1), 0.0)
+
+
+class CrossEntropy(Function):
+    """nll_loss(log_softmax(x, 1), target) for class indices, one node with two outputs."""
+
+    # Its own Function: composed, cross entropy records LogSoftmax and NllLoss and runs a
+    # scatter, a sum and a product in backward; fused, the gradient is one where() and one
+    # product, with torch's numbers. The second output, log_softmax(x), is never returned:
+    # it is saved, so that under create_graph the softmax in the gradient has a derivative.
+
+    raw_backward = True
+    graph_name = "NllLoss"  # grad_fn.name() is torch's: NllLossBackward0
+
+    @staticmethod
+    def forward(ctx, x, *, target, weight, ignore_index, reduction):
+        log_probs = log_softmax_array(x._data, 1)
+        out, coef, picked = _nll_array(log_probs, target, weight, ignore_index, reduction)
+        ctx.set_materialize_grads(False)
+        ctx.save_for_backward(coef, picked, log_probs)
+        return out, log_probs
+
+    @staticmethod
+    def backward(ctx, grad, grad_log_probs):
+        coef, picked, log_probs = ctx.saved_tensors
+        xp = ctx.xp
+        probs = xp.exp(log_probs)
+        grad_x = None
+        if grad is not None:
+            per_target = xp.unsqueeze(coef * grad, 1)
+            # log_softmax's J^T g = g - softmax * sum(g), where nll's g sums to per_target
+            grad_x = xp.where(picked, per_target, 0.0) - probs * per_target
+        if grad_log_probs is not None:  # only under create_graph: a path through probs
+            extra = grad_log_probs - probs * xp.sum(grad_log_probs, 1, keepdim=True)
+            grad_x = extra if grad_x is None else grad_x + extra
+        return grad_x
+
+
+def _nll_array(x: np.ndarray, target: np.ndarray, weight, ignore_index: int, reduction: str):
+    """NLL of (N, C, ...) log-probabilities: the loss, d loss/d picked entry, where picked."""
+    valid = target != ignore_index
+    safe = np.where(valid, target, 0)
+    w = valid.astype(x.dtype) if weight is None else weight[safe] * valid
+    w = w.astype(x.dtype, copy=False)
+    index = np.expand_dims(safe, 1)
+    picked = index == np.arange(x.shape[1]).reshape(-1, *(1,) * (safe.ndim - 1))
+    losses = -w * np.take_along_axis(x, index, axis=1)[:, 0]
+    coef = -w
+    if reduction == "none":
+        out = losses
+    elif reduction == "sum":
+        out = losses.sum()
+    else:
+        total = w.sum()
+        out = losses.sum() / total  # 0 / 0 = NaN when every target is ignored, as torch
+        coef = coef / total if total else np.zeros_like(w)
+    return np.asarray(out, dtype=x.dtype), coef, picked
 
 
 @register(NllLoss, export=False)
@@ -124,15 +170,18 @@ def nll_loss(
     return _nll(input, target, weight, ignore_index, reduction, "nll_loss")
 
 
-def _nll(input, target, weight, ignore_index: int, reduction: str, op: str) -> Tensor:
+def _nll(input, target, weight, ignore_index: int, reduction: str, op: str, fn=NllLoss):
+    """``fn`` (NllLoss, or CrossEntropy on logits) of (N, C, ...) or (C,) input."""
     unbatched = input.dim() == 1
     if unbatched:  # (C,) with a 0-d target: a batch of one
         input, target = input.unsqueeze(0), target.reshape(1)
     targets = _class_targets(input, target, weight, ignore_index, op)
     weights = None if weight is None else weight.detach().numpy().astype(input.dtype, copy=False)
-    out = NllLoss.apply(
+    out = fn.apply(
         input, target=targets, weight=weights, ignore_index=ignore_index, reduction=reduction
     )
+    if fn is CrossEntropy:
+        out = out[0]
     return out.reshape(()) if unbatched and reduction == "none" else out
 
 
@@ -196,14 +245,16 @@ def cross_entropy(
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     class_dim = 0 if input.dim() == 1 else 1
+    probabilities = input.dim() > 0 and tuple(target.shape) == tuple(input.shape)
+    if label_smoothing == 0.0 and not probabilities and input.dim() > 0:
+        _softmax_input(input, None, "log_softmax")  # its errors first, as the composite's
+        return _nll(input, target, weight, ignore_index, reduction, "cross_entropy", CrossEntropy)
     log_probs = log_softmax(input, class_dim)
-    if input.dim() > 0 and tuple(target.shape) == tuple(input.shape):
+    if probabilities:
         return _cross_entropy_probs(
             log_probs, target, weight, ignore_index, reduction, label_smoothing, class_dim
         )
     nll = _nll(log_probs, target, weight, ignore_index, reduction, "cross_entropy")
-    if label_smoothing == 0.0:
-        return nll
     # torch: (1 - eps) * nll + eps / C * (-sum_c w_c log p_c), the second term masked and
     # averaged exactly as nll (divided by the summed weights of the targets not ignored)
     classes = input.shape[class_dim]

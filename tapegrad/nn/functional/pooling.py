@@ -25,6 +25,7 @@ from tapegrad.nn.functional._window import (
     shape_of,
     taps,
 )
+from tapegrad.ops._raw import apply
 from tapegrad.ops.indexing import index_select
 from tapegrad.ops.registry import register
 from tapegrad.tensor import Tensor, _make
@@ -81,6 +82,8 @@ def _pool_geometry(op, nd, input, kernel_size, stride, padding, dilation, ceil_m
 class MaxPool2d(Function):
     """Max over each window of the last two dims, with torch's flat argmax indices."""
 
+    raw_backward = True
+
     @staticmethod
     def forward(ctx, x, geom, with_indices):
         data = x._data
@@ -107,7 +110,7 @@ class MaxPool2d(Function):
             s >= d * (k - 1) + 1 for k, s, d in zip(geom.kernel, geom.stride, geom.dilation)
         )
         # d max/dx: 1 at the (first) argmax of each window
-        return MaxPool2dGrad.apply(grad, indices, ctx.hw, disjoint), None, None
+        return apply(MaxPool2dGrad, grad, indices, ctx.hw, disjoint), None, None
 
 
 def _argmax_indices(views: list, out: np.ndarray, geom: Geometry, hw, hw_out) -> np.ndarray:
@@ -138,34 +141,39 @@ def _argmax_indices(views: list, out: np.ndarray, geom: Geometry, hw, hw_out) ->
         found |= first
         tap += first * tap.dtype.type(k)
     offsets = np.array([(k // kw) * dh * hw[1] + (k % kw) * dw for k in range(len(views))])
-    return offsets[tap] + (rows * hw[1] + cols)
+    indices = np.take(offsets, tap)  # take: twice as fast as offsets[tap]
+    indices += rows * hw[1] + cols
+    return indices
 
 
 class MaxPool2dGrad(Function):
     """Max pooling's input gradient: each grad added at its flat index (overlaps sum)."""
 
+    raw_backward = True
+
+    @staticmethod
+    def compute(g, indices, hw, disjoint):
+        planes, size = math.prod(g.shape[:-2]), hw[0] * hw[1]
+        flat = indices.reshape(planes, -1) + (np.arange(planes) * size)[:, None]
+        if disjoint:  # every index once per plane: a plain scatter
+            out = np.zeros(planes * size, g.dtype)
+            out[flat.ravel()] = g.ravel()  # 1.8x faster than put_along_axis on the planes
+        else:  # bincount sums repeated indices far faster than np.add.at
+            out = np.bincount(flat.ravel(), weights=g.ravel(), minlength=planes * size)
+        return out.astype(g.dtype, copy=False).reshape(*g.shape[:-2], *hw)
+
     @staticmethod
     def forward(ctx, grad, indices, hw, disjoint):
-        g = grad._data
-        planes, size = math.prod(g.shape[:-2]), hw[0] * hw[1]
-        ctx.grad_shape = g.shape
+        ctx.grad_shape = grad._data.shape
         ctx.save_for_backward(indices)
-        index = indices._data.reshape(planes, -1)
-        if disjoint:  # every index once per plane: a plain scatter
-            out = np.zeros((planes, size), g.dtype)
-            np.put_along_axis(out, index, g.reshape(planes, -1), axis=1)
-            return out.reshape(*g.shape[:-2], *hw)
-        # bincount sums repeated indices far faster than np.add.at
-        flat = index + (np.arange(planes) * size)[:, None]
-        out = np.bincount(flat.ravel(), weights=g.ravel(), minlength=planes * size)
-        return out.astype(g.dtype, copy=False).reshape(*g.shape[:-2], *hw)
+        return MaxPool2dGrad.compute(grad._data, indices._data, hw, disjoint)
 
     @staticmethod
     def backward(ctx, grad):
         (indices,) = ctx.saved_tensors
         planes = math.prod(ctx.grad_shape[:-2])
         # the adjoint of a scatter-add is a gather
-        picked = grad.reshape(planes, -1).gather(1, indices.reshape(planes, -1))
+        picked = ctx.xp.gather(grad.reshape(planes, -1), 1, indices.reshape(planes, -1))
         return picked.reshape(ctx.grad_shape), None, None, None
 
 
@@ -218,10 +226,10 @@ def _max_pool2d_grad(grad_output, indices, input_size) -> Tensor:
 class AvgPool2d(Function):
     """Window sums over the last two dims, times 1/divisor (an array or a number)."""
 
+    raw_backward = True
+
     @staticmethod
-    def forward(ctx, x, geom, scale):
-        data = x._data
-        ctx.geom, ctx.scale, ctx.hw = geom, scale, data.shape[-2:]
+    def compute(data, geom, scale):
         views = taps(padded(data, geom.pads), geom, out_hw(data.shape[-2:], geom))
         out = views[0].copy()
         for view in views[1:]:
@@ -230,27 +238,38 @@ class AvgPool2d(Function):
         return out
 
     @staticmethod
+    def forward(ctx, x, geom, scale):
+        ctx.geom, ctx.scale, ctx.hw = geom, scale, x._data.shape[-2:]
+        return AvgPool2d.compute(x._data, geom, scale)
+
+    @staticmethod
     def backward(ctx, grad):
         # d/dx: grad / divisor spread over each window
-        return AvgPool2dGrad.apply(grad, ctx.geom, ctx.scale, ctx.hw), None, None
+        return apply(AvgPool2dGrad, grad, ctx.geom, ctx.scale, ctx.hw), None, None
 
 
 class AvgPool2dGrad(Function):
     """Adjoint of AvgPool2d: each output's grad/divisor added over its window."""
 
+    raw_backward = True
+
     @staticmethod
-    def forward(ctx, grad, geom, scale, hw):
-        g = grad._data * scale
-        ctx.geom, ctx.scale = geom, scale
+    def compute(grad, geom, scale, hw):
+        g = grad * scale
         spread = np.broadcast_to(
             g[..., None, None, :, :], (*g.shape[:-2], *geom.kernel, *g.shape[-2:])
         )
         return col2im(spread, geom, hw)
 
     @staticmethod
+    def forward(ctx, grad, geom, scale, hw):
+        ctx.geom, ctx.scale = geom, scale
+        return AvgPool2dGrad.compute(grad._data, geom, scale, hw)
+
+    @staticmethod
     def backward(ctx, grad):
         # the adjoint's adjoint: average pooling again
-        return AvgPool2d.apply(grad, ctx.geom, ctx.scale), None, None, None
+        return apply(AvgPool2d, grad, ctx.geom, ctx.scale), None, None, None
 
 
 def _divisors(size: int, k: int, s: int, p: int, n_out: int, count_include_pad: bool):
@@ -363,9 +382,15 @@ def adaptive_avg_pool1d(input, output_size) -> Tensor:
 class Pad(Function):
     """Constant padding; negative amounts crop, so the gradient is the opposite pad."""
 
+    raw_backward = True
+
     @staticmethod
     def forward(ctx, x, pairs, value):
-        data = x._data
+        ctx.pairs = pairs
+        return Pad.compute(x._data, pairs, value)
+
+    @staticmethod
+    def compute(data, pairs, value):
         size = tuple(n + lo + hi for n, (lo, hi) in zip(data.shape, pairs))
         out = np.full(size, value, data.dtype)
         src, dst = [], []
@@ -375,13 +400,12 @@ class Pad(Function):
             src.append(slice(start, stop))
             dst.append(slice(start + lo, stop + lo))
         out[tuple(dst)] = data[tuple(src)]
-        ctx.pairs = pairs
         return out
 
     @staticmethod
     def backward(ctx, grad):
         # d pad(x)/dx: the pad is constant; the rest moves back by the opposite pad
-        return Pad.apply(grad, tuple((-lo, -hi) for lo, hi in ctx.pairs), 0), None, None
+        return apply(Pad, grad, tuple((-lo, -hi) for lo, hi in ctx.pairs), 0), None, None
 
 
 _INDEX_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
