@@ -279,8 +279,14 @@ CASES += [
             F.cross_entropy(x, t) + F.cross_entropy(x, t, label_smoothing=0.1, reduction="sum")
         ),
         [normal(5), ints(5)],
-        loss.NllLoss,
+        loss.CrossEntropy,
         act.LogSoftmax,
+    ),
+    case(
+        "cross_entropy_weighted_ignored",
+        lambda x, t: F.cross_entropy(x, t, weight=CLASS_WEIGHT, ignore_index=1),
+        [normal(5), ints(5)],
+        loss.CrossEntropy,
     ),
     case(
         "cross_entropy_probs",

@@ -1,7 +1,8 @@
-"""Rules for the losses with a Function of their own: NLL and binary cross entropy.
+"""Rules for the losses with a Function of their own: NLL, cross entropy with class
+indices, and binary cross entropy.
 
-The other losses (mse, l1, smooth_l1, huber, kl_div, cross entropy) are composites: they
-export as the ops they record, comparisons and ``where`` included.
+The other losses (mse, l1, smooth_l1, huber, kl_div, cross entropy with probabilities or
+label smoothing) are composites: they export as the ops they record.
 """
 
 from __future__ import annotations
@@ -12,10 +13,21 @@ from tapegrad.onnx.ops.registry import rule
 
 @rule(loss.NllLoss)
 def _nll_loss(g, call):
+    return _negative_log_likelihood(g, call, call.x(0))
+
+
+@rule(loss.CrossEntropy)
+def _cross_entropy(g, call):
+    # the fused Function's outputs: the loss, and the log-softmax it saves for backward
+    log_probs = g.op1("LogSoftmax", [call.x(0)], axis=1)
+    return [_negative_log_likelihood(g, call, log_probs), log_probs]
+
+
+def _negative_log_likelihood(g, call, log_probs: str) -> str:
     # ONNX's NegativeLogLikelihoodLoss is torch's: the mean divides by the summed weights
     # of the targets that are not ignored
     o = call.kwargs
-    inputs = [call.x(0), call.array(o["target"])]
+    inputs = [log_probs, call.array(o["target"])]
     if o["weight"] is not None:
         inputs.append(call.fixed(o["weight"], call.out_dtype))
     return g.op1(
