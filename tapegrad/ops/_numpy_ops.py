@@ -42,6 +42,12 @@ def sum(input, dim=None, keepdim: bool = False):
     return np.sum(input, axis=dim, keepdims=keepdim)
 
 
+def mean(input, dim=None, keepdim: bool = False):
+    if input.size == 0:  # the mean of nothing is NaN, without numpy's warning
+        return np.full(np.sum(input, axis=dim, keepdims=keepdim).shape, np.nan, input.dtype)
+    return np.mean(input, axis=dim, keepdims=keepdim)
+
+
 def expand(input, *sizes):
     return np.broadcast_to(input, sizes)
 

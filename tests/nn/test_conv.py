@@ -193,6 +193,12 @@ def test_conv2d_1x1_is_a_channel_matmul():
     np.testing.assert_allclose(F.conv2d(x, w, b).numpy(), expected, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("kwargs", [{}, {"padding": 1}, {"stride": 2, "groups": 2}])
+def test_conv2d_of_an_empty_batch_matches_torch(torch, kwargs):
+    ours, theirs = _pair_of_modules(torch, tg.nn.Conv2d, torch.nn.Conv2d, 4, 6, 3, **kwargs)
+    _compare_module(torch, ours, theirs, np.zeros((0, 4, 6, 5)), rtol=1e-10, atol=1e-12)
+
+
 def test_conv2d_keeps_float32_and_float64():
     for dtype in (tg.float32, tg.float64):
         out = F.conv2d(tg.randn(1, 2, 4, 4, dtype=dtype), tg.randn(3, 2, 2, 2, dtype=dtype))

@@ -324,3 +324,40 @@ def test_nn_norm_rows_match_torch(torch, case, sample, index):
     for g, t_g in zip(grads, t_grads):
         got = np.zeros(t_g.shape) if g is None else g.numpy()
         np.testing.assert_allclose(got, t_g.numpy(), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("name", "node", "features"),
+    [("layer_norm", "NativeLayerNormBackward0", 5), ("batch_norm", "NativeBatchNormBackward0", 3)],
+)
+def test_norm_is_one_node_whose_double_backward_matches_torch(torch, name, node, features):
+    """Second derivatives reach x through the fused node's mean and variance too."""
+    rng = np.random.default_rng(7)
+    arrays = [
+        rng.normal(1.0, 2.0, (4, 3, 5)),
+        rng.uniform(0.5, 1.5, features),
+        rng.normal(size=features),
+    ]
+    cotangent = rng.standard_normal((4, 3, 5))
+    directions = [rng.standard_normal(a.shape) for a in arrays]
+
+    def run(lib, f):
+        x, w, b = args = [lib.tensor(a, requires_grad=True) for a in arrays]
+        if name == "layer_norm":
+            out = f.layer_norm(x, (5,), w, b)
+        else:
+            out = f.batch_norm(x, None, None, w, b, training=True)
+        grads = lib.autograd.grad(out, args, lib.tensor(cotangent), create_graph=True)
+        total = sum((g * lib.tensor(d)).sum() for g, d in zip(grads, directions))
+        second = lib.autograd.grad(total, args, allow_unused=True)  # none reaches b
+        return out, [*grads, *second]
+
+    out, ours = run(tg, F)
+    assert out.grad_fn.name() == node
+    _, theirs = run(torch, torch.nn.functional)
+    for a, b in zip(ours, theirs):
+        assert (a is None) == (b is None)
+        if a is not None:
+            np.testing.assert_allclose(
+                a.detach().numpy(), b.detach().numpy(), rtol=1e-9, atol=1e-11
+            )

@@ -1,8 +1,8 @@
 """F.layer_norm, batch_norm, group_norm and normalize.
 
-All four are composites of registered ops (mean, two-pass var, rsqrt), which are exact and
-stable, so their gradients need no hand-written formula. The dropout and embedding families
-live beside this file.
+layer_norm and training-mode batch_norm are one Function each (Standardize); eval-mode
+batch_norm, group_norm and normalize are composites of registered ops (mean, two-pass var,
+rsqrt). The dropout and embedding families live beside this file.
 """
 
 from __future__ import annotations
@@ -10,12 +10,80 @@ from __future__ import annotations
 import math
 import numbers
 
+import numpy as np
+
+from tapegrad.autograd.function import Function
 from tapegrad.autograd.grad_mode import no_grad
 from tapegrad.ops.elementwise import rsqrt
 from tapegrad.ops.registry import register
 from tapegrad.tensor import Tensor
 
 __all__ = ["batch_norm", "group_norm", "layer_norm", "normalize"]
+
+
+class Standardize(Function):
+    """(x - mean) / sqrt(var + eps) * weight + bias, mean and biased var over dims."""
+
+    # Its own Function: composed, layer_norm records 8 nodes (mean, var, sub, add, rsqrt, mul,
+    # mul, add); fused, backward is the closed form rstd (g - mean(g) - xhat mean(g xhat))
+    # in one node. The forward runs the composite's numpy operations in its order, so the
+    # values are the same. mean and var are extra outputs that backward reads: under
+    # create_graph the gradient's dependence on x through them is then differentiated.
+
+    raw_backward = True
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, dims, eps):
+        data = x._data
+        count = math.prod(data.shape[d] for d in dims)
+        mean = np.sum(data, axis=dims, keepdims=True) / count
+        out = data - mean
+        var = np.sum(out * out, axis=dims, keepdims=True) / count
+        out *= 1 / np.sqrt(var + eps)  # in place: the composite's roundings, fewer copies
+        if weight is not None:
+            out = _in_place(np.multiply, out, weight._data)
+        if bias is not None:
+            out = _in_place(np.add, out, bias._data)
+        ctx.dims, ctx.count, ctx.eps = dims, count, eps
+        ctx.set_materialize_grads(False)
+        ctx.save_for_backward(x, weight, mean, var)
+        return out, mean, var
+
+    @staticmethod
+    def backward(ctx, grad, grad_mean, grad_var):
+        x, weight, mean, var = ctx.saved_tensors
+        xp, dims, count = ctx.xp, ctx.dims, ctx.count
+        rstd = xp.rsqrt(var + ctx.eps)
+        xhat = (x - mean) * rstd
+        grad_x = grad_weight = grad_bias = None
+        if grad is not None:
+            g = grad if weight is None else grad * weight
+            centred = g - xp.mean(g, dims, keepdim=True)
+            # d xhat/dx: rstd (I - 1/n - xhat xhat^T / n) per normalized slice
+            grad_x = rstd * (centred - xhat * xp.mean(g * xhat, dims, keepdim=True))
+            grad_weight = grad * xhat if ctx.needs_input_grad[1] else None  # engine sums
+            grad_bias = grad if ctx.needs_input_grad[2] else None
+        if grad_mean is not None:  # only when a double backward reaches mean: d mean/dx = 1/n
+            extra = xp.expand(grad_mean / count, *x.shape)
+            grad_x = extra if grad_x is None else grad_x + extra
+        if grad_var is not None:  # d var/dx = 2 (x - mean) / n
+            extra = grad_var * (x - mean) * (2 / count)
+            grad_x = extra if grad_x is None else grad_x + extra
+        return grad_x, grad_weight, grad_bias, None, None
+
+
+def _in_place(ufunc, out: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """``ufunc(out, other)``, written into ``out`` unless dtypes promote (float32 x, f64 w)."""
+    same = np.result_type(out, other) == out.dtype
+    return ufunc(out, other, out=out) if same else ufunc(out, other)
+
+
+class NativeLayerNorm(Standardize):
+    """layer_norm's node, named as torch's (NativeLayerNormBackward0)."""
+
+
+class NativeBatchNorm(Standardize):
+    """training-mode batch_norm's node, named as torch's (NativeBatchNormBackward0)."""
 
 
 def _standardize(input: Tensor, dims: tuple, eps: float) -> Tensor:
@@ -72,7 +140,7 @@ def layer_norm(
                 f"shape {list(t.shape)} and normalized_shape = {list(shape)}"
             )
     dims = tuple(range(input._data.ndim - n, input._data.ndim))
-    return _affine(_standardize(input, dims, eps), weight, bias)
+    return NativeLayerNorm.apply(input, weight, bias, dims, eps)[0]
 
 
 # --- batch norm ----------------------------------------------------------------------------
@@ -136,23 +204,21 @@ def batch_norm(
     elif eps < 0.0:
         raise ValueError(f"batch_norm eps must be non-negative, but got {eps}")
     dims = (0, *range(2, ndim))
+    weight = None if weight is None else _per_channel(weight, ndim)
+    bias = None if bias is None else _per_channel(bias, ndim)
     if training:
-        mean = input.mean(dims, keepdim=True)
-        var = input.var(dims, correction=0, keepdim=True)
+        out, mean, var = NativeBatchNorm.apply(input, weight, bias, dims, eps)
         count = input._data.size // input._data.shape[1]
         if running_mean is not None:
             _update_running(running_mean, mean, momentum)
         if running_var is not None:
             _update_running(running_var, var, momentum, count / (count - 1))  # unbiased
-    else:
-        if running_mean is None or running_var is None:
-            missing = "running_mean" if running_mean is None else "running_var"
-            raise RuntimeError(f"{missing} must be defined in evaluation mode")
-        mean, var = _per_channel(running_mean, ndim), _per_channel(running_var, ndim)
-    out = (input - mean) * rsqrt(var + eps)
-    weight = None if weight is None else _per_channel(weight, ndim)
-    bias = None if bias is None else _per_channel(bias, ndim)
-    return _affine(out, weight, bias)
+        return out
+    if running_mean is None or running_var is None:
+        missing = "running_mean" if running_mean is None else "running_var"
+        raise RuntimeError(f"{missing} must be defined in evaluation mode")
+    mean, var = _per_channel(running_mean, ndim), _per_channel(running_var, ndim)
+    return _affine((input - mean) * rsqrt(var + eps), weight, bias)
 
 
 # --- group norm ----------------------------------------------------------------------------
