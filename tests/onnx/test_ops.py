@@ -18,6 +18,7 @@ import tapegrad as tg
 from tapegrad.nn import functional as F
 from tapegrad.nn.functional import activation as act
 from tapegrad.nn.functional import conv, loss, pooling
+from tapegrad.nn.functional import normalization as norm
 from tapegrad.nn.functional.linear import Linear
 from tapegrad.ops import arithmetic as ar
 from tapegrad.ops import conversion as cv
@@ -239,6 +240,18 @@ CASES += [
         lambda x: F.adaptive_avg_pool2d(x, (2, 3)),
         [normal(2, 5, 7)],
         la.MatMul,
+    ),
+    case(
+        "layer_norm",
+        lambda x: F.layer_norm(x, (3, 4), GAMMA.expand(3, 4), None) + F.layer_norm(x, (4,)),
+        [normal(3, 4)],
+        norm.NativeLayerNorm,
+    ),
+    case(
+        "batch_norm_training",
+        lambda x: F.batch_norm(x, None, None, GAMMA, BETA, training=True),
+        [normal(4, 3)],
+        norm.NativeBatchNorm,
     ),
     case(
         "group_norm",

@@ -1,4 +1,5 @@
-"""Rules for layers: linear and einsum, convolution (plain and transposed), pooling, pad."""
+"""Rules for layers: linear and einsum, convolution (plain and transposed), pooling, pad,
+and the fused normalization (layer norm, training-mode batch norm)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,30 @@ import numpy as np
 
 from tapegrad.nn.functional.conv import Conv2d, ConvTranspose2d
 from tapegrad.nn.functional.linear import Linear
+from tapegrad.nn.functional.normalization import NativeBatchNorm, NativeLayerNorm
 from tapegrad.nn.functional.pooling import AvgPool2d, MaxPool2d, Pad
 from tapegrad.onnx.graph import INT64_MAX
 from tapegrad.onnx.ops.registry import rule
 from tapegrad.onnx.ops.shape import cannot_compute
 from tapegrad.ops import linalg as la
+
+
+@rule(NativeLayerNorm, NativeBatchNorm)
+def _standardize(g, call):
+    # the Function's own numpy steps, in its order: mean, centred, biased var, scale, affine;
+    # its outputs are the result, the mean and the var
+    _, weight, bias, dims, eps = call.args
+    x = call.x(0)
+    mean = g.reduce("ReduceMean", x, dims, True)
+    centred = g.op1("Sub", [x, mean])
+    var = g.reduce("ReduceMean", g.op1("Mul", [centred, centred]), dims, True)
+    scale = g.op1("Reciprocal", [g.op1("Sqrt", [g.op1("Add", [var, call.value(eps)])])])
+    out = g.op1("Mul", [centred, scale])
+    if weight is not None:
+        out = g.op1("Mul", [out, call.x(1)])
+    if bias is not None:
+        out = g.op1("Add", [out, call.x(2)])
+    return [out, mean, var]
 
 
 @rule(la.MatMul)
