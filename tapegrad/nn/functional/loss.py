@@ -87,24 +87,29 @@ class NllLoss(Function):
 
     @staticmethod
     def forward(ctx, input, *, target, weight, ignore_index, reduction):
-        out, coef, picked = _nll_array(input._data, target, weight, ignore_index, reduction)
-        ctx.save_for_backward(coef, picked)
+        x = input._data
+        out, coef, index = _nll_array(x, target, weight, ignore_index, reduction)
+        ctx.save_for_backward(coef, index, np.zeros((), x.dtype))
+        ctx.x_shape = x.shape
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        coef, picked = ctx.saved_tensors
+        coef, index, zero = ctx.saved_tensors
+        xp = ctx.xp
         # d/dx[n, t_n] = coef_n, 0 elsewhere
-        return ctx.xp.where(picked, ctx.xp.unsqueeze(coef * grad, 1), 0.0)
+        zeros = xp.expand(zero, *ctx.x_shape)
+        return xp.scatter_add(zeros, 1, index, xp.unsqueeze(coef * grad, 1))
 
 
 class CrossEntropy(Function):
     """nll_loss(log_softmax(x, 1), target) for class indices, one node with two outputs."""
 
     # Its own Function: composed, cross entropy records LogSoftmax and NllLoss and runs a
-    # scatter, a sum and a product in backward; fused, the gradient is one where() and one
-    # product, with torch's numbers. The second output, log_softmax(x), is never returned:
-    # it is saved, so that under create_graph the softmax in the gradient has a derivative.
+    # scatter, a sum and a product in backward; fused, the gradient is one product and one
+    # scatter of N values, with torch's numbers. The second output, log_softmax(x), is never
+    # returned: it is saved, so that under create_graph the softmax in the gradient has a
+    # derivative.
 
     raw_backward = True
     graph_name = "NllLoss"  # grad_fn.name() is torch's: NllLossBackward0
@@ -112,21 +117,22 @@ class CrossEntropy(Function):
     @staticmethod
     def forward(ctx, x, *, target, weight, ignore_index, reduction):
         log_probs = log_softmax_array(x._data, 1)
-        out, coef, picked = _nll_array(log_probs, target, weight, ignore_index, reduction)
+        out, coef, index = _nll_array(log_probs, target, weight, ignore_index, reduction)
         ctx.set_materialize_grads(False)
-        ctx.save_for_backward(coef, picked, log_probs)
+        ctx.save_for_backward(coef, index, log_probs)
         return out, log_probs
 
     @staticmethod
     def backward(ctx, grad, grad_log_probs):
-        coef, picked, log_probs = ctx.saved_tensors
+        coef, index, log_probs = ctx.saved_tensors
         xp = ctx.xp
         probs = xp.exp(log_probs)
         grad_x = None
         if grad is not None:
             per_target = xp.unsqueeze(coef * grad, 1)
-            # log_softmax's J^T g = g - softmax * sum(g), where nll's g sums to per_target
-            grad_x = xp.where(picked, per_target, 0.0) - probs * per_target
+            # log_softmax's J^T g = g - softmax * sum(g), where nll's g is per_target at the
+            # target and 0 elsewhere (so sums to per_target)
+            grad_x = xp.scatter_add(probs * -per_target, 1, index, per_target)
         if grad_log_probs is not None:  # only under create_graph: a path through probs
             extra = grad_log_probs - probs * xp.sum(grad_log_probs, 1, keepdim=True)
             grad_x = extra if grad_x is None else grad_x + extra
@@ -134,13 +140,12 @@ class CrossEntropy(Function):
 
 
 def _nll_array(x: np.ndarray, target: np.ndarray, weight, ignore_index: int, reduction: str):
-    """NLL of (N, C, ...) log-probabilities: the loss, d loss/d picked entry, where picked."""
+    """NLL of (N, C, ...) log-probabilities: the loss, d loss/d picked entry, its index."""
     valid = target != ignore_index
     safe = np.where(valid, target, 0)
     w = valid.astype(x.dtype) if weight is None else weight[safe] * valid
     w = w.astype(x.dtype, copy=False)
     index = np.expand_dims(safe, 1)
-    picked = index == np.arange(x.shape[1]).reshape(-1, *(1,) * (safe.ndim - 1))
     losses = -w * np.take_along_axis(x, index, axis=1)[:, 0]
     coef = -w
     if reduction == "none":
@@ -151,7 +156,7 @@ def _nll_array(x: np.ndarray, target: np.ndarray, weight, ignore_index: int, red
         total = w.sum()
         out = losses.sum() / total  # 0 / 0 = NaN when every target is ignored, as torch
         coef = coef / total if total else np.zeros_like(w)
-    return np.asarray(out, dtype=x.dtype), coef, picked
+    return np.asarray(out, dtype=x.dtype), coef, index
 
 
 @register(NllLoss, export=False)
