@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from tapegrad.ops._index import add_at, along
+
 exp = np.exp
 log = np.log
 sqrt = np.sqrt
@@ -73,3 +75,12 @@ def gather(input, dim: int, index):
     x, i = input.reshape(input.shape or (1,)), index.reshape(index.shape or (1,))
     x = x[tuple(slice(None) if a == d else slice(0, n) for a, n in enumerate(i.shape))]
     return np.take_along_axis(x, i, axis=d).reshape(index.shape)  # torch reads x's leading block
+
+
+def scatter_add(input, dim: int, index, src):
+    d = dim % max(input.ndim, 1)
+    out = input.reshape(input.shape or (1,)).copy()
+    i = index.reshape(index.shape or (1,))
+    src = src.reshape(src.shape or (1,))[tuple(slice(0, n) for n in i.shape)]
+    add_at(out, along(i, d), src)  # ScatterAdd's own kernel: repeated indices accumulate
+    return out.reshape(input.shape)

@@ -385,9 +385,8 @@ class Softmax(Function):
     @staticmethod
     def forward(ctx, x, dim):
         ctx.axis = dim if x._data.ndim else None
-        shifted = x._data - np.max(x._data, axis=ctx.axis, keepdims=True, initial=-np.inf)
-        e = np.exp(shifted)
-        out = e / np.sum(e, axis=ctx.axis, keepdims=True)
+        out = np.exp(x._data - np.max(x._data, axis=ctx.axis, keepdims=True, initial=-np.inf))
+        out /= np.sum(out, axis=ctx.axis, keepdims=True)
         ctx.save_for_backward(out)
         return out
 
@@ -431,8 +430,9 @@ class LogSoftmax(Function):
 
 def log_softmax_array(x: np.ndarray, axis: int | None) -> np.ndarray:
     """``x - logsumexp(x)`` over ``axis`` of an array: LogSoftmax's and CrossEntropy's forward."""
-    shifted = x - np.max(x, axis=axis, keepdims=True, initial=-np.inf)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+    out = x - np.max(x, axis=axis, keepdims=True, initial=-np.inf)
+    out -= np.log(np.sum(np.exp(out), axis=axis, keepdims=True))  # in place: one copy fewer
+    return out
 
 
 @register(LogSoftmax, method=True, name="log_softmax")

@@ -87,24 +87,29 @@ class NllLoss(Function):
 
     @staticmethod
     def forward(ctx, input, *, target, weight, ignore_index, reduction):
-        out, coef, picked = _nll_array(input._data, target, weight, ignore_index, reduction)
-        ctx.save_for_backward(coef, picked)
+        x = input._data
+        out, coef, index = _nll_array(x, target, weight, ignore_index, reduction)
+        ctx.save_for_backward(coef, index, np.zeros((), x.dtype))
+        ctx.x_shape = x.shape
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        coef, picked = ctx.saved_tensors
+        coef, index, zero = ctx.saved_tensors
+        xp = ctx.xp
         # d/dx[n, t_n] = coef_n, 0 elsewhere
-        return ctx.xp.where(picked, ctx.xp.unsqueeze(coef * grad, 1), 0.0)
+        zeros = xp.expand(zero, *ctx.x_shape)
+        return xp.scatter_add(zeros, 1, index, xp.unsqueeze(coef * grad, 1))
 
 
 class CrossEntropy(Function):
     """nll_loss(log_softmax(x, 1), target) for class indices, one node with two outputs."""
 
     # Its own Function: composed, cross entropy records LogSoftmax and NllLoss and runs a
-    # scatter, a sum and a product in backward; fused, the gradient is one where() and one
-    # product, with torch's numbers. The second output, log_softmax(x), is never returned:
-    # it is saved, so that under create_graph the softmax in the gradient has a derivative.
+    # scatter, a sum and a product in backward; fused, the gradient is one product and one
+    # scatter of N values, with torch's numbers. The second output, log_softmax(x), is never
+    # returned: it is saved, so that under create_graph the softmax in the gradient has a
+    # derivative.
 
     raw_backward = True
     graph_name = "NllLoss"  # grad_fn.name() is torch's: NllLossBackward0
@@ -112,21 +117,22 @@ class CrossEntropy(Function):
     @staticmethod
     def forward(ctx, x, *, target, weight, ignore_index, reduction):
         log_probs = log_softmax_array(x._data, 1)
-        out, coef, picked = _nll_array(log_probs, target, weight, ignore_index, reduction)
+        out, coef, index = _nll_array(log_probs, target, weight, ignore_index, reduction)
         ctx.set_materialize_grads(False)
-        ctx.save_for_backward(coef, picked, log_probs)
+        ctx.save_for_backward(coef, index, log_probs)
         return out, log_probs
 
     @staticmethod
     def backward(ctx, grad, grad_log_probs):
-        coef, picked, log_probs = ctx.saved_tensors
+        coef, index, log_probs = ctx.saved_tensors
         xp = ctx.xp
         probs = xp.exp(log_probs)
         grad_x = None
         if grad is not None:
             per_target = xp.unsqueeze(coef * grad, 1)
-            # log_softmax's J^T g = g - softmax * sum(g), where nll's g sums to per_target
-            grad_x = xp.where(picked, per_target, 0.0) - probs * per_target
+            # log_softmax's J^T g = g - softmax * sum(g), where nll's g is per_target at the
+            # target and 0 elsewhere (so sums to per_target)
+            grad_x = xp.scatter_add(probs * -per_target, 1, index, per_target)
         if grad_log_probs is not None:  # only under create_graph: a path through probs
             extra = grad_log_probs - probs * xp.sum(grad_log_probs, 1, keepdim=True)
             grad_x = extra if grad_x is None else grad_x + extra
@@ -134,13 +140,12 @@ class CrossEntropy(Function):
 
 
 def _nll_array(x: np.ndarray, target: np.ndarray, weight, ignore_index: int, reduction: str):
-    """NLL of (N, C, ...) log-probabilities: the loss, d loss/d picked entry, where picked."""
+    """NLL of (N, C, ...) log-probabilities: the loss, d loss/d picked entry, its index."""
     valid = target != ignore_index
     safe = np.where(valid, target, 0)
     w = valid.astype(x.dtype) if weight is None else weight[safe] * valid
     w = w.astype(x.dtype, copy=False)
     index = np.expand_dims(safe, 1)
-    picked = index == np.arange(x.shape[1]).reshape(-1, *(1,) * (safe.ndim - 1))
     losses = -w * np.take_along_axis(x, index, axis=1)[:, 0]
     coef = -w
     if reduction == "none":
@@ -151,7 +156,7 @@ def _nll_array(x: np.ndarray, target: np.ndarray, weight, ignore_index: int, red
         total = w.sum()
         out = losses.sum() / total  # 0 / 0 = NaN when every target is ignored, as torch
         coef = coef / total if total else np.zeros_like(w)
-    return np.asarray(out, dtype=x.dtype), coef, picked
+    return np.asarray(out, dtype=x.dtype), coef, index
 
 
 @register(NllLoss, export=False)
@@ -495,7 +500,37 @@ def _weighted_mean_by_weight(loss: Tensor, weight: Tensor | None, reduction: str
     return loss.sum() / weight.sum() if reduction == "mean" else _reduce(loss, reduction)
 
 
-@register(export=False)
+class MseLoss(Function):
+    """diff * diff for diff = input - target, then the reduction (mean, sum or none)."""
+
+    # Its own Function: composed, the square and the mean record two nodes whose backwards
+    # make three passes (diff * g twice, then their sum); fused, one product 2 g / n * diff,
+    # bit for bit the same gradient (doubling is exact).
+
+    raw_backward = True
+
+    @staticmethod
+    def forward(ctx, diff, reduction):
+        d = diff._data
+        ctx.reduction, ctx.count = reduction, d.size
+        ctx.save_for_backward(diff)
+        if reduction == "none":
+            return d * d
+        if reduction == "sum":
+            return np.sum(d * d)
+        if d.size == 0:  # the mean of nothing is NaN, as torch (numpy would warn)
+            return np.full((), np.nan, d.dtype)
+        return np.mean(d * d)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (diff,) = ctx.saved_tensors
+        if ctx.reduction == "mean" and ctx.count:
+            grad = grad / ctx.count
+        return diff * (grad * 2), None  # d/d diff of diff^2 = 2 diff
+
+
+@register(MseLoss, export=False)
 def mse_loss(
     input: Tensor,
     target: Tensor,
@@ -508,6 +543,8 @@ def mse_loss(
     _pointwise_inputs("mse_loss", input, target, weight)
     reduction = _reduction(size_average, reduce, reduction)
     diff = input - target
+    if weight is None:
+        return MseLoss.apply(diff, reduction)
     return _weighted_mean_by_weight(diff * diff, weight, reduction)
 
 
