@@ -326,7 +326,13 @@ CASES += [
         "mse_l1",
         lambda x, y: F.mse_loss(x, y) + F.l1_loss(x, y, reduction="sum"),
         [normal(4), normal(4)],
-        rd.Mean,
+        loss.MseLoss,
+    ),
+    case(
+        "mse_sum_none",
+        lambda x, y: F.mse_loss(x, y, reduction="none") * F.mse_loss(x, y, reduction="sum"),
+        [normal(4), normal(4)],
+        loss.MseLoss,
     ),
     case(
         "smooth_l1_huber",

@@ -1,14 +1,25 @@
 """Rules for the losses with a Function of their own: NLL, cross entropy with class
-indices, and binary cross entropy.
+indices, mean squared error without weights, and binary cross entropy.
 
-The other losses (mse, l1, smooth_l1, huber, kl_div, cross entropy with probabilities or
-label smoothing) are composites: they export as the ops they record.
+The other losses (weighted mse, l1, smooth_l1, huber, kl_div, cross entropy with
+probabilities or label smoothing) are composites: they export as the ops they record.
 """
 
 from __future__ import annotations
 
 from tapegrad.nn.functional import loss
 from tapegrad.onnx.ops.registry import rule
+
+
+@rule(loss.MseLoss)
+def _mse_loss(g, call):
+    # the fused square and reduction; the subtraction before it is a node of its own
+    x = call.x(0)
+    squared = g.op1("Mul", [x, x])
+    reduction = call.args[1]
+    if reduction == "none":
+        return squared
+    return g.reduce("ReduceMean" if reduction == "mean" else "ReduceSum", squared, None, False)
 
 
 @rule(loss.NllLoss)
