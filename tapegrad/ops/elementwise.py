@@ -24,6 +24,9 @@ class _Unary(Function):
 
     keeps_int = False  # True: integer input gives integer output (abs, square); else float
     takes_bool = True  # False where torch has no bool kernel (abs, floor, relu ...)
+    # False where f' needs only the output (exp, tanh, relu ...): the input is not kept alive
+    # for backward, and writing to it in place afterwards is fine, as in torch
+    saves_input = True
 
     @staticmethod
     def compute(x: np.ndarray) -> np.ndarray:
@@ -42,12 +45,18 @@ class _Unary(Function):
         if data.dtype.kind != "f" and not ctx.fn.keeps_int:
             data = data.astype(dtypes.get_default_dtype())
         out = ctx.fn.compute(data)
-        ctx.save_for_backward(x, out)
+        if ctx.fn.saves_input:
+            ctx.save_for_backward(x, out)
+        else:
+            ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        x, out = ctx.saved_tensors
+        if ctx.fn.saves_input:
+            x, out = ctx.saved_tensors
+        else:
+            x, (out,) = None, ctx.saved_tensors
         return grad * ctx.fn.derivative(ctx.xp, x, out)
 
 
@@ -55,6 +64,7 @@ class _Unary(Function):
 
 
 class Exp(_Unary):
+    saves_input = False
     compute = np.exp
     numerics_hint = {  # noqa: RUF012 - read-only table of NumericsWarning advice
         "Sum>Log": (
@@ -80,6 +90,7 @@ def exp(input: Tensor) -> Tensor:
 
 
 class Exp2(_Unary):
+    saves_input = False
     compute = np.exp2
 
     @staticmethod
@@ -94,6 +105,7 @@ def exp2(input: Tensor) -> Tensor:
 
 
 class Expm1(_Unary):
+    saves_input = False
     compute = np.expm1
 
     @staticmethod
@@ -168,6 +180,7 @@ def log1p(input: Tensor) -> Tensor:
 
 
 class Sqrt(_Unary):
+    saves_input = False
     compute = np.sqrt
 
     @staticmethod
@@ -182,6 +195,8 @@ def sqrt(input: Tensor) -> Tensor:
 
 
 class Rsqrt(_Unary):
+    saves_input = False
+
     @staticmethod
     def compute(x):
         return 1 / np.sqrt(x)
@@ -200,6 +215,8 @@ def rsqrt(input: Tensor) -> Tensor:
 
 
 class Reciprocal(_Unary):
+    saves_input = False
+
     @staticmethod
     def compute(x):
         return 1 / x
@@ -355,6 +372,7 @@ def cos(input: Tensor) -> Tensor:
 
 
 class Tan(_Unary):
+    saves_input = False
     compute = np.tan
 
     @staticmethod
@@ -439,6 +457,7 @@ def cosh(input: Tensor) -> Tensor:
 
 
 class Tanh(_Unary):
+    saves_input = False
     compute = np.tanh
 
     @staticmethod
@@ -456,6 +475,7 @@ def tanh(input: Tensor) -> Tensor:
 
 
 class Sigmoid(_Unary):
+    saves_input = False
     numerics_hint = {  # noqa: RUF012 - read-only table of NumericsWarning advice
         "Log": (
             "log(sigmoid(x)) is -inf for x below about -104 (float32) or -745 (float64) and "
@@ -481,6 +501,7 @@ def sigmoid(input: Tensor) -> Tensor:
 
 
 class Relu(_Unary):
+    saves_input = False
     keeps_int = True
     takes_bool = False
 

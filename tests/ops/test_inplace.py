@@ -247,7 +247,7 @@ def test_inplace_modified_saved_output_raises():
     y.add_(1)
     with pytest.raises(
         RuntimeError,
-        match=r"modified by an inplace operation: saved tensor 1 of TanhBackward0 is at version 1; "
+        match=r"modified by an inplace operation: saved tensor 0 of TanhBackward0 is at version 1; "
         r"expected version 0",
     ):
         y.sum().backward()
