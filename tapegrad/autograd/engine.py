@@ -205,18 +205,24 @@ def _run(roots, seeds, retain_graph, create_graph, inputs, capture: bool) -> dic
                 continue
             try:
                 fn = node.fn
-                if create_graph or not fn.raw_backward or _has_none(grads):
-                    grad_inputs = _call_backward(node, grads, create_graph)
-                else:  # the common case, inline: numpy in, numpy out (Function.raw_backward)
+                if node.materialize_grads and _has_none(grads):
+                    grads = _materialized(node, grads, create_graph)
+                if create_graph:
+                    grad_inputs = fn.backward(node, *grads)
+                elif fn.raw_backward:  # numpy in, numpy out: see Function.raw_backward
                     node._raw = True
                     try:
                         grad_inputs = fn.backward(node, *grads)
                     finally:
                         node._raw = False
-                    if type(grad_inputs) is not tuple:
-                        grad_inputs = (grad_inputs,)
-                    if len(grad_inputs) != len(node.edges):
-                        grad_inputs = _trimmed(node, grad_inputs)
+                else:
+                    grad_inputs = fn.backward(
+                        node, *[None if g is None else _make(g) for g in grads]
+                    )
+                if type(grad_inputs) is not tuple:
+                    grad_inputs = (grad_inputs,)
+                if len(grad_inputs) != len(node.edges):
+                    grad_inputs = _trimmed(node, grad_inputs)
             except Exception as exc:
                 if node.origin is not None and hasattr(exc, "add_note"):  # anomaly mode
                     exc.add_note(f"Error in the backward of {node.name()}. {describe_origin(node)}")
@@ -284,31 +290,12 @@ def _output_grads(node: Node, grads: list, wanted, captured: dict, capture: bool
     return grads
 
 
-def _call_backward(node: Node, grads: list, recording: bool) -> tuple:
-    """Run one node's backward: one gradient per input (arrays unless ``recording``)."""
-    if node.materialize_grads and _has_none(grads):
-        grads = [
-            (_make(np.zeros(shape, dtype)) if recording else np.zeros(shape, dtype))
-            if g is None
-            else g
-            for g, (shape, dtype) in zip(grads, node.out_meta)
-        ]
-    fn = node.fn
-    if recording:
-        result = fn.backward(node, *grads)
-    elif fn.raw_backward:  # numpy in, numpy out: see Function.raw_backward
-        node._raw = True
-        try:
-            result = fn.backward(node, *grads)
-        finally:
-            node._raw = False
-    else:
-        result = fn.backward(node, *[None if g is None else _make(g) for g in grads])
-    if type(result) is not tuple:
-        result = (result,)
-    if len(result) != len(node.edges):
-        result = _trimmed(node, result)
-    return result
+def _materialized(node: Node, grads: list, recording: bool) -> list:
+    """Zeros for the outputs that got no gradient (arrays unless ``recording``), as torch."""
+    return [
+        (_make(np.zeros(shape, dtype)) if recording else np.zeros(shape, dtype)) if g is None else g
+        for g, (shape, dtype) in zip(grads, node.out_meta)
+    ]
 
 
 def _has_none(grads: list) -> bool:

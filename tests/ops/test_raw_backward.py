@@ -20,14 +20,7 @@ ZERO_GRADIENT = {"ceil", "floor", "round", "sign", "trunc"}  # constant zeros, a
 
 @pytest.mark.parametrize(("case", "sample", "index"), PARAMS)
 def test_raw_and_recorded_gradients_are_equal(case, sample, index):
-    if not REGISTRY[case.name].differentiable or not any(needs_grad(s) for s in sample.args):
-        pytest.skip("no differentiable input")
-    values = build_arrays(case, sample, index)
-    args = tg_args(sample, values)
-    inputs = [a for a in args if isinstance(a, tg.Tensor) and a.requires_grad]
-    outs = [o for o in as_list(op_callable(case)(*args, **sample.kwargs)) if _differentiable(o)]
-    if not outs:
-        pytest.skip("no differentiable output")
+    inputs, outs = _run(case, sample, index)
     rng = np.random.default_rng(index)
     cotangents = [tg.from_numpy(rng.standard_normal(o.shape)) for o in outs]
     raw = tg.autograd.grad(outs, inputs, cotangents, retain_graph=True, allow_unused=True)
@@ -38,6 +31,18 @@ def test_raw_and_recorded_gradients_are_equal(case, sample, index):
             np.testing.assert_array_equal(a.numpy(), b.detach().numpy(), err_msg=f"input {i}")
 
 
+def _run(case, sample, index) -> tuple[list, list]:
+    """Run one op-table sample: its inputs that require grad and its differentiable outputs."""
+    if not REGISTRY[case.name].differentiable or not any(needs_grad(s) for s in sample.args):
+        pytest.skip("no differentiable input")
+    args = tg_args(sample, build_arrays(case, sample, index))
+    inputs = [a for a in args if isinstance(a, tg.Tensor) and a.requires_grad]
+    outs = [o for o in as_list(op_callable(case)(*args, **sample.kwargs)) if _differentiable(o)]
+    if not outs:
+        pytest.skip("no differentiable output")
+    return inputs, outs
+
+
 def _differentiable(out) -> bool:
     return isinstance(out, tg.Tensor) and out.requires_grad and out.is_floating_point()
 
@@ -45,16 +50,9 @@ def _differentiable(out) -> bool:
 @pytest.mark.parametrize(("case", "sample", "index"), PARAMS)
 def test_recorded_gradients_depend_on_the_cotangent(case, sample, index):
     """Under create_graph every gradient is recorded as a function of the cotangent."""
-    if not REGISTRY[case.name].differentiable or not any(needs_grad(s) for s in sample.args):
-        pytest.skip("no differentiable input")
     if case.name in ZERO_GRADIENT:
         pytest.skip("the gradient is a constant zero")
-    values = build_arrays(case, sample, index)
-    args = tg_args(sample, values)
-    inputs = [a for a in args if isinstance(a, tg.Tensor) and a.requires_grad]
-    outs = [o for o in as_list(op_callable(case)(*args, **sample.kwargs)) if _differentiable(o)]
-    if not outs:
-        pytest.skip("no differentiable output")
+    inputs, outs = _run(case, sample, index)
     rng = np.random.default_rng(index)
     cotangents = [tg.from_numpy(rng.standard_normal(o.shape)).requires_grad_() for o in outs]
     grads = tg.autograd.grad(outs, inputs, cotangents, create_graph=True, allow_unused=True)
