@@ -159,53 +159,93 @@ def _run(roots, seeds, retain_graph, create_graph, inputs, capture: bool) -> dic
     """Replay the graph behind ``roots``; return captured input grads when ``capture``.
 
     Gradients in flight are numpy arrays when nothing records (every training step), and
-    Tensors under ``create_graph``; they are wrapped only where a user may see them.
+    Tensors under ``create_graph``; they are wrapped only where a user may see them. A leaf's
+    gradients are summed first and accumulated once, at the end (torch's AccumulateGrad: its
+    hooks see the total).
     """
     if retain_graph is None:
         retain_graph = create_graph
     needed = _needed_nodes(roots, inputs) if inputs is not None else None
     wanted = {_key(t) for t in inputs} if inputs is not None else None
     captured: dict = {}
-    pending: dict[Node, list] = {}
-    heap: list = []
-
-    def deliver(target, output_nr, g) -> None:
-        if needed is not None and target not in needed:
-            return
-        slots = pending.get(target)
-        if slots is None:
-            slots = pending[target] = [None] * len(target.out_meta)
-            heapq.heappush(heap, (-target.seq, target))  # seqs are unique: nodes never compared
-        prev = slots[output_nr]
-        if prev is None:
-            slots[output_nr] = g
-        else:  # a tensor used twice: its gradients add up
-            slots[output_nr] = prev + g if create_graph else np.add(prev, g)
-
-    def to_leaf(leaf, g, owned: bool) -> None:
-        g = g if create_graph else _make(g)
-        _deliver_to_leaf(leaf, g, wanted, captured, capture, owned)
+    pending: dict[Node, list] = {}  # node -> gradients of its outputs received so far
+    leaves: dict[int, list] = {}  # id(leaf) -> [leaf, summed gradient, owned by the engine]
+    heap: list = []  # (-seq, node): the newest pending node first
+    push, pop, add = heapq.heappush, heapq.heappop, np.add
 
     prev_mode = STATE.enabled
     STATE.enabled = create_graph
     quiet = silence()  # raw backward formulas call numpy directly: no warnings, as torch
     try:
-        for t, g in zip(roots, seeds):
-            g = g if create_graph else g._data
-            if t.grad_fn is None:
-                to_leaf(t, g, False)
-            else:
-                deliver(t.grad_fn, t._output_nr, g)
-        while heap:
-            node = heapq.heappop(heap)[1]
+        # The first round hands the seeds to the roots, as if from a node (torch's GraphRoot)
+        node = None
+        edges = tuple((t, None) if t.grad_fn is None else (t.grad_fn, t._output_nr) for t in roots)
+        grads = grad_inputs = [g if create_graph else g._data for g in seeds]
+        while True:
+            for i, (edge, g) in enumerate(zip(edges, grad_inputs)):
+                if edge is None or g is None:
+                    continue
+                target, nr = edge
+                if nr is None:  # a leaf: its gradients are summed in `leaves`
+                    if wanted is not None and id(target) not in wanted:
+                        continue
+                    data = target._data
+                    owned = False
+                    if node is not None:  # a seed is the caller's: never fitted nor owned
+                        if (
+                            create_graph
+                            or type(g) is not np.ndarray
+                            or g.shape != data.shape
+                            or g.dtype != data.dtype
+                        ):
+                            fitted = _fit(node, i, g, create_graph)
+                        else:
+                            fitted = g
+                        owned = not create_graph and _owned(fitted, g, grads, grad_inputs)
+                        g = fitted
+                    entry = leaves.get(id(target))
+                    if entry is None:
+                        leaves[id(target)] = [target, g, owned]
+                    elif create_graph:
+                        entry[1] = entry[1] + g
+                    elif entry[2]:  # the sum so far is the engine's own array: add in place
+                        add(entry[1], g, out=entry[1])
+                    else:
+                        entry[1] = total = add(entry[1], g)
+                        entry[2] = type(total) is np.ndarray  # 0-d + 0-d is a numpy scalar
+                    continue
+                if needed is not None and target not in needed:
+                    continue
+                if node is not None:
+                    shape, dtype = target.out_meta[nr]
+                    if create_graph or type(g) is not np.ndarray or g.shape != shape:
+                        g = _fit(node, i, g, create_graph)
+                    elif g.dtype is not dtype and g.dtype != dtype:
+                        g = g.astype(dtype)
+                slots = pending.get(target)
+                if slots is None:
+                    slots = pending[target] = [None] * len(target.out_meta)
+                    push(heap, (-target.seq, target))  # seqs are unique: nodes never compared
+                prev = slots[nr]
+                if prev is None:
+                    slots[nr] = g
+                else:  # a tensor used twice: its gradients add up
+                    slots[nr] = prev + g if create_graph else add(prev, g)
+
+            if not heap:
+                break
+            node = pop(heap)[1]
+            edges = node.edges
             grads = pending.pop(node)
             if node._hooks or node._retained or wanted is not None:
                 grads = _output_grads(node, grads, wanted, captured, capture)
             if capture and needed is not None and not _has_needed_edge(node, needed, wanted):
+                grad_inputs = ()
                 continue
             try:
                 fn = node.fn
-                if node.materialize_grads and _has_none(grads):
+                # one output always has its gradient (only real ones are delivered)
+                if len(grads) > 1 and node.materialize_grads and _has_none(grads):
                     grads = _materialized(node, grads, create_graph)
                 if create_graph:
                     grad_inputs = fn.backward(node, *grads)
@@ -221,7 +261,7 @@ def _run(roots, seeds, retain_graph, create_graph, inputs, capture: bool) -> dic
                     )
                 if type(grad_inputs) is not tuple:
                     grad_inputs = (grad_inputs,)
-                if len(grad_inputs) != len(node.edges):
+                if len(grad_inputs) != len(edges):
                     grad_inputs = _trimmed(node, grad_inputs)
             except Exception as exc:
                 if node.origin is not None and hasattr(exc, "add_note"):  # anomaly mode
@@ -232,22 +272,11 @@ def _run(roots, seeds, retain_graph, create_graph, inputs, capture: bool) -> dic
                 for tracer in STATE.tracers:
                     tracer.on_backward(node, _as_tensors(grads), shown)
             if not retain_graph:
-                node._free()
-            for i, (edge, g) in enumerate(zip(node.edges, grad_inputs)):
-                if edge is None or g is None:
-                    continue
-                target, nr = edge
-                if nr is None:  # a leaf
-                    fitted = _fit(node, i, g, create_graph)
-                    owned = not create_graph and _owned(fitted, g, grads, grad_inputs)
-                    to_leaf(target, fitted, owned)
-                    continue
-                shape, dtype = target.out_meta[nr]
-                if create_graph or type(g) is not np.ndarray or g.shape != shape:
-                    g = _fit(node, i, g, create_graph)
-                elif g.dtype is not dtype and g.dtype != dtype:
-                    g = g.astype(dtype)
-                deliver(target, nr, g)
+                node._saved = None  # Node._free, inlined: this runs for every node
+                node._freed = True
+
+        for leaf, g, owned in leaves.values():
+            _deliver_to_leaf(leaf, g if create_graph else _make(g), captured, capture, owned)
     finally:
         restore(quiet)
         STATE.enabled = prev_mode
@@ -367,9 +396,8 @@ def _owned(data: np.ndarray, raw, grads: list, grad_inputs: tuple) -> bool:
     return sum(1 for other in grad_inputs if other is data) == 1
 
 
-def _deliver_to_leaf(leaf: Tensor, g: Tensor, wanted, captured, capture, owned: bool) -> None:
-    if wanted is not None and id(leaf) not in wanted:
-        return
+def _deliver_to_leaf(leaf: Tensor, g: Tensor, captured: dict, capture: bool, owned: bool) -> None:
+    """A leaf's summed gradient: through its hooks, then captured or accumulated in ``.grad``."""
     if leaf._hooks:
         owned = False  # a hook may keep the gradient it is shown
         for hook in leaf._hooks:
@@ -377,8 +405,7 @@ def _deliver_to_leaf(leaf: Tensor, g: Tensor, wanted, captured, capture, owned: 
             if new is not None:
                 g = new
     if capture:
-        prev = captured.get(id(leaf))
-        captured[id(leaf)] = g if prev is None else prev + g
+        captured[id(leaf)] = g
         return
     leaf.grad = _accumulated(leaf.grad, g, STATE.enabled, owned)
 

@@ -24,8 +24,8 @@ def sum_to(grad: Tensor, shape: tuple, what: str = "gradient") -> Tensor:
 def sum_to_array(grad: np.ndarray, shape: tuple, what: str = "gradient") -> np.ndarray:
     """``sum_to`` on a numpy array, for backward passes that record nothing."""
     lead, stretched = _summed_dims(grad.shape, shape, what)
-    if not stretched:
-        return np.sum(grad, axis=tuple(range(lead)))
+    if not stretched:  # np.asarray: summing every axis gives a numpy scalar, not an array
+        return np.asarray(np.sum(grad, axis=tuple(range(lead))))
     grad = np.sum(grad, axis=tuple(range(lead)) + stretched, keepdims=True)
     return grad.reshape(shape) if lead else grad
 

@@ -348,6 +348,32 @@ def test_register_hook_leaf_modifies_grad():
     np.testing.assert_allclose(x.grad.numpy(), [30.0, 30.0], rtol=0)
 
 
+def test_register_hook_leaf_sees_the_summed_gradient_once():
+    # torch runs a leaf's hooks on its AccumulateGrad node: once, on the sum of every use
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    seen = []
+    x.register_hook(lambda g: seen.append(g.numpy().copy()))
+    (x * 2 + x * 3).sum().backward()
+    assert len(seen) == 1
+    np.testing.assert_allclose(seen[0], [5.0, 5.0], rtol=0)
+
+
+def test_register_hook_leaf_replaces_the_summed_gradient():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    x.register_hook(lambda g: g * g)  # not linear: per-use calls would give 2*2 + 3*3
+    (x * 2 + x * 3).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [25.0, 25.0], rtol=0)
+
+
+def test_zero_dim_leaf_grad_is_a_writable_tensor():
+    # the gradient of a 0-d leaf broadcast over a vector is summed to a numpy scalar on the way
+    x = tg.tensor(2.0, requires_grad=True)
+    (x * tg.ones(3)).sum().backward()
+    (x * x).backward()  # a second backward accumulates into it in place
+    x.grad.add_(1.0)
+    np.testing.assert_allclose(x.grad.item(), 3.0 + 4.0 + 1.0, rtol=0)
+
+
 def test_register_hook_leaf_handle_remove():
     x = tg.tensor([1.0, 2.0], requires_grad=True)
     handle = x.register_hook(lambda g: g * 10)
