@@ -70,8 +70,7 @@ class Function:
                 if isinstance(arg, Tensor) and arg._rg:
                     return _apply_recorded(cls, args, kwargs)
         # Nothing to record (the hot path of every backward formula): no bookkeeping at all.
-        ctx = Node(cls)
-        ctx.needs_input_grad = (False,) * len(args)  # a forward may read it, as in torch
+        ctx = Node(cls, (), (False,) * len(args))  # a forward may read needs_input_grad
         token = silence()
         try:
             raw = cls.forward(ctx, *args, **kwargs)
@@ -85,6 +84,8 @@ class Function:
 def _apply_recorded(cls, args: tuple, kwargs: dict):
     ctx = _new(Node)  # Node(cls) without an __init__ frame: this runs for every op
     ctx.fn = cls
+    ctx._saved = None
+    ctx._raw = ctx._freed = False
     edges = []
     needs = []
     for arg in args:  # each input's edge into the graph, None if it needs no gradient
@@ -95,7 +96,7 @@ def _apply_recorded(cls, args: tuple, kwargs: dict):
         else:
             edges.append(None)
             needs.append(False)
-    edges = tuple(edges)
+    ctx.edges = tuple(edges)
     ctx.needs_input_grad = tuple(needs)
     STATE.enabled = False  # a user forward that calls tapegrad ops must not record them
     token = silence()
@@ -104,7 +105,6 @@ def _apply_recorded(cls, args: tuple, kwargs: dict):
     finally:
         restore(token)
         STATE.enabled = True
-    ctx.edges = edges
     ctx.seq = next(SEQUENCE)
     if kwargs:
         ctx.forward_kwargs = kwargs  # check_graph re-runs the forward with them
@@ -113,7 +113,7 @@ def _apply_recorded(cls, args: tuple, kwargs: dict):
     if type(raw) is tuple:
         outputs = tuple(_wrap_output(o) for o in raw)
         _record_outputs(ctx, outputs)
-        if ctx._to_save:
+        if ctx._saved is not None:
             ctx._pack(outputs, raw)
         _observe(ctx, args, outputs)
         return outputs
@@ -135,7 +135,7 @@ def _apply_recorded(cls, args: tuple, kwargs: dict):
         out._rg = False
         out.grad_fn = None
     ctx.out_meta = ((data.shape, data.dtype),)
-    if ctx._to_save:
+    if ctx._saved is not None:
         ctx._pack((out,), (raw,))
     if STATE.module_stack or STATE.tracers:
         _observe(ctx, args, (out,))

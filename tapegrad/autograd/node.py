@@ -32,32 +32,46 @@ class Node:
     for a leaf that requires grad, or ``None`` when input ``i`` needs no gradient.
     """
 
-    # Class-level defaults: a node is made for every op call, so __init__ sets one attribute.
-    _to_save = ()
-    _saved = None
-    _freed = False
+    # Slots for what every recorded op sets, so a node needs no instance dict; ``__dict__``
+    # holds what a user's Function stores on ctx and the rarer attributes below.
+    __slots__ = (
+        "__dict__",
+        "__weakref__",
+        "_freed",
+        "_raw",  # True while a raw_backward runs on numpy arrays (see Function.raw_backward)
+        "_saved",  # what save_for_backward got; after forward, entries as _pack makes them
+        "edges",
+        "fn",
+        "needs_input_grad",
+        "out_meta",  # (shape, dtype) of each output
+        "seq",
+    )
+
+    # Class-level defaults of the rarer attributes
     _hooks = None
     _retained = None
     materialize_grads = True
     non_differentiable = ()
-    needs_input_grad = ()
-    edges = ()
-    out_meta = ()
-    seq = -1
     modules = ()  # ModuleScope: the nn modules running when recorded, one object per call
-    _raw = False  # True while a raw_backward runs on numpy arrays (see Function.raw_backward)
     origin = None  # anomaly mode: the user call site (anomaly.Site) that recorded this op
     recorded_args = None  # anomaly mode: copies of the forward's arguments, for check_graph
     forward_kwargs = None  # keyword arguments of apply, when there were any
 
-    def __init__(self, fn: type):
+    def __init__(self, fn: type, edges: tuple = (), needs_input_grad: tuple = ()):
         self.fn = fn
+        self.edges = edges
+        self.needs_input_grad = needs_input_grad
+        self.out_meta = ()
+        self.seq = -1
+        self._saved = None
+        self._raw = False
+        self._freed = False
 
     # --- the ctx API of torch.autograd.Function --------------------------------------------
 
     def save_for_backward(self, *values) -> None:
         """Keep input Tensors or output arrays for backward. Same as torch's ctx method."""
-        self._to_save = values
+        self._saved = values  # packed by _pack once the outputs exist
 
     def mark_non_differentiable(self, *outputs) -> None:
         """Declare outputs (arrays or Tensors) that never carry a gradient."""
@@ -107,7 +121,7 @@ class Node:
         version counter shared with the output tensor; a Python scalar or None as it is.
         """
         entries = []
-        for value in self._to_save:
+        for value in self._saved:
             if isinstance(value, Tensor):
                 # _rg first: the common saved input costs no identity search
                 if value._rg or not _is_one_of(value, raw_outputs):
@@ -119,7 +133,6 @@ class Node:
             else:
                 entries.append(("const", value, None))
         self._saved = tuple(entries)
-        self._to_save = ()
 
     def _pack_array(self, value, outputs: tuple, raw_outputs: tuple) -> tuple:
         """An output array (matched by identity, before or after wrapping) or a constant."""

@@ -22,7 +22,9 @@ class Add(Function):
 
     @staticmethod
     def forward(ctx, x, y):
-        return np.add(_arr(x), _arr(y))
+        return np.add(
+            x._data if isinstance(x, Tensor) else x, y._data if isinstance(y, Tensor) else y
+        )
 
     @staticmethod
     def backward(ctx, grad):
@@ -34,8 +36,7 @@ def add(input, other, *, alpha=1) -> Tensor:
     """Return ``input + alpha * other``, broadcasting. Same as ``torch.add``."""
     if alpha != 1:
         other = mul(other, alpha)
-    x, y = operands(input, other, "add")
-    return call_binary(Add, x, y, "add")
+    return call_binary(Add, input, other, "add")
 
 
 class Sub(Function):
@@ -45,7 +46,9 @@ class Sub(Function):
 
     @staticmethod
     def forward(ctx, x, y):
-        return np.subtract(_arr(x), _arr(y))
+        return np.subtract(
+            x._data if isinstance(x, Tensor) else x, y._data if isinstance(y, Tensor) else y
+        )
 
     @staticmethod
     def backward(ctx, grad):
@@ -63,8 +66,7 @@ def sub(input, other, *, alpha=1) -> Tensor:
         )
     if alpha != 1:
         other = mul(other, alpha)
-    x, y = operands(input, other, "sub")
-    return call_binary(Sub, x, y, "sub")
+    return call_binary(Sub, input, other, "sub")
 
 
 class Mul(Function):
@@ -75,7 +77,9 @@ class Mul(Function):
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
-        return np.multiply(_arr(x), _arr(y))
+        return np.multiply(
+            x._data if isinstance(x, Tensor) else x, y._data if isinstance(y, Tensor) else y
+        )
 
     @staticmethod
     def backward(ctx, grad):
@@ -88,8 +92,7 @@ class Mul(Function):
 @register(Mul, method=True, dunders=("__mul__", "__rmul__"))
 def mul(input, other) -> Tensor:
     """Return ``input * other``, broadcasting. Same as ``torch.mul``."""
-    x, y = operands(input, other, "mul")
-    return call_binary(Mul, x, y, "mul")
+    return call_binary(Mul, input, other, "mul")
 
 
 class Div(Function):
@@ -101,7 +104,9 @@ class Div(Function):
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
-        return np.true_divide(_arr(x), _arr(y))
+        return np.true_divide(
+            x._data if isinstance(x, Tensor) else x, y._data if isinstance(y, Tensor) else y
+        )
 
     @staticmethod
     def backward(ctx, grad):

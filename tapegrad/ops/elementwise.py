@@ -611,8 +611,7 @@ class Maximum(Function):
 @register(Maximum, method=True)
 def maximum(input: Tensor, other: Tensor) -> Tensor:
     """Return the larger of two tensors elementwise. Same as ``torch.maximum``."""
-    x, y = operands(input, other, "maximum")
-    return call_binary(Maximum, x, y, "maximum")
+    return call_binary(Maximum, input, other, "maximum")
 
 
 class Minimum(Function):
@@ -634,8 +633,7 @@ class Minimum(Function):
 @register(Minimum, method=True)
 def minimum(input: Tensor, other: Tensor) -> Tensor:
     """Return the smaller of two tensors elementwise. Same as ``torch.minimum``."""
-    x, y = operands(input, other, "minimum")
-    return call_binary(Minimum, x, y, "minimum")
+    return call_binary(Minimum, input, other, "minimum")
 
 
 class Where(Function):
