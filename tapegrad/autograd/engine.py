@@ -15,7 +15,7 @@ import numpy as np
 from tapegrad.autograd.anomaly import describe_origin
 from tapegrad.autograd.errstate import restore, silence
 from tapegrad.autograd.grad_mode import STATE
-from tapegrad.autograd.node import Node
+from tapegrad.autograd.node import _NAMESPACES, Node
 from tapegrad.tensor import Tensor, _make
 
 
@@ -172,6 +172,7 @@ def _run(roots, seeds, retain_graph, create_graph, inputs, capture: bool) -> dic
     leaves: dict[int, list] = {}  # id(leaf) -> [leaf, summed gradient, owned by the engine]
     heap: list = []  # (-seq, node): the newest pending node first
     push, pop, add = heapq.heappush, heapq.heappop, np.add
+    numpy_ops, recorded_ops = _NAMESPACES[True], _NAMESPACES[False]  # what ctx.xp is
 
     prev_mode = STATE.enabled
     STATE.enabled = create_graph
@@ -251,10 +252,12 @@ def _run(roots, seeds, retain_graph, create_graph, inputs, capture: bool) -> dic
                     grad_inputs = fn.backward(node, *grads)
                 elif fn.raw_backward:  # numpy in, numpy out: see Function.raw_backward
                     node._raw = True
+                    node.xp = numpy_ops
                     try:
                         grad_inputs = fn.backward(node, *grads)
                     finally:
                         node._raw = False
+                        node.xp = recorded_ops
                 else:
                     grad_inputs = fn.backward(
                         node, *[None if g is None else _make(g) for g in grads]
@@ -393,7 +396,11 @@ def _owned(data: np.ndarray, raw, grads: list, grad_inputs: tuple) -> bool:
     for g in grads:
         if g is data:
             return False
-    return sum(1 for other in grad_inputs if other is data) == 1
+    count = 0
+    for other in grad_inputs:  # a loop, not sum(genexpr): this runs for every leaf gradient
+        if other is data:
+            count += 1
+    return count == 1
 
 
 def _deliver_to_leaf(leaf: Tensor, g: Tensor, captured: dict, capture: bool, owned: bool) -> None:

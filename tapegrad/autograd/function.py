@@ -12,7 +12,7 @@ import numpy as np
 
 from tapegrad.autograd.errstate import restore, silence
 from tapegrad.autograd.grad_mode import STATE, no_grad
-from tapegrad.autograd.node import SEQUENCE, Node
+from tapegrad.autograd.node import _NAMESPACES, SEQUENCE, Node
 from tapegrad.autograd.numerics import check_pattern
 from tapegrad.tensor import Tensor, _make, _new
 
@@ -68,78 +68,85 @@ class Function:
         if STATE.enabled:
             for arg in args:
                 if isinstance(arg, Tensor) and arg._rg:
-                    return _apply_recorded(cls, args, kwargs)
-        # Nothing to record (the hot path of every backward formula): no bookkeeping at all.
-        ctx = Node(cls, (), (False,) * len(args))  # a forward may read needs_input_grad
+                    break
+            else:
+                return _apply_plain(cls, args, kwargs)
+        else:
+            return _apply_plain(cls, args, kwargs)
+
+        # Record one node. This runs for every op, so calls are inlined where they cost.
+        ctx = _new(Node)  # Node(cls) without an __init__ frame
+        ctx.fn = cls
+        ctx._saved = None
+        ctx._raw = ctx._freed = False
+        ctx.xp = _NAMESPACES[False]
+        edges = []
+        needs = []
+        for arg in args:  # each input's edge into the graph, None if it needs no gradient
+            if isinstance(arg, Tensor) and arg._rg:
+                node = arg.grad_fn
+                edges.append((arg, None) if node is None else (node, arg._output_nr))
+                needs.append(True)
+            else:
+                edges.append(None)
+                needs.append(False)
+        ctx.edges = tuple(edges)
+        ctx.needs_input_grad = tuple(needs)
+        STATE.enabled = False  # a user forward that calls tapegrad ops must not record them
         token = silence()
         try:
             raw = cls.forward(ctx, *args, **kwargs)
         finally:
             restore(token)
+            STATE.enabled = True
+        ctx.seq = next(SEQUENCE)
+        if kwargs:
+            ctx.forward_kwargs = kwargs  # check_graph re-runs the forward with them
+        if cls.numerics_check is not None:
+            check_pattern(ctx, args)
         if type(raw) is tuple:
-            return tuple(_wrap_output(o) for o in raw)
-        return _wrap_output(raw)
-
-
-def _apply_recorded(cls, args: tuple, kwargs: dict):
-    ctx = _new(Node)  # Node(cls) without an __init__ frame: this runs for every op
-    ctx.fn = cls
-    ctx._saved = None
-    ctx._raw = ctx._freed = False
-    edges = []
-    needs = []
-    for arg in args:  # each input's edge into the graph, None if it needs no gradient
-        if isinstance(arg, Tensor) and arg._rg:
-            node = arg.grad_fn
-            edges.append((arg, None) if node is None else (node, arg._output_nr))
-            needs.append(True)
+            outputs = tuple(_wrap_output(o) for o in raw)
+            _record_outputs(ctx, outputs)
+            if ctx._saved is not None:
+                ctx._pack(outputs, raw)
+            _observe(ctx, args, outputs)
+            return outputs
+        # one output: the common case, without the tuple machinery
+        if type(raw) is np.ndarray:  # _make, inlined
+            out = _new(Tensor)
+            out._data = data = raw
+            out.grad = None
+            out._output_nr = 0
+            out._vc = None
+            out._hooks = None
         else:
-            edges.append(None)
-            needs.append(False)
-    ctx.edges = tuple(edges)
-    ctx.needs_input_grad = tuple(needs)
-    STATE.enabled = False  # a user forward that calls tapegrad ops must not record them
+            out = _wrap_output(raw)
+            data = out._data
+        if data.dtype.kind == "f" and not ctx.non_differentiable:
+            out._rg = True
+            out.grad_fn = ctx
+        else:
+            out._rg = False
+            out.grad_fn = None
+        ctx.out_meta = ((data.shape, data.dtype),)
+        if ctx._saved is not None:
+            ctx._pack((out,), (raw,))
+        if STATE.module_stack or STATE.tracers:
+            _observe(ctx, args, (out,))
+        return out
+
+
+def _apply_plain(cls, args: tuple, kwargs: dict):
+    """Run the op without recording (no_grad, or no input requires grad): no bookkeeping."""
+    ctx = Node(cls, (), (False,) * len(args))  # a forward may read needs_input_grad
     token = silence()
     try:
         raw = cls.forward(ctx, *args, **kwargs)
     finally:
         restore(token)
-        STATE.enabled = True
-    ctx.seq = next(SEQUENCE)
-    if kwargs:
-        ctx.forward_kwargs = kwargs  # check_graph re-runs the forward with them
-    if cls.numerics_check is not None:
-        check_pattern(ctx, args)
     if type(raw) is tuple:
-        outputs = tuple(_wrap_output(o) for o in raw)
-        _record_outputs(ctx, outputs)
-        if ctx._saved is not None:
-            ctx._pack(outputs, raw)
-        _observe(ctx, args, outputs)
-        return outputs
-    # one output: the common case, without the tuple machinery
-    if type(raw) is np.ndarray:  # _make, inlined: this runs for every op
-        out = _new(Tensor)
-        out._data = data = raw
-        out.grad = None
-        out._output_nr = 0
-        out._vc = None
-        out._hooks = None
-    else:
-        out = _wrap_output(raw)
-        data = out._data
-    if data.dtype.kind == "f" and not ctx.non_differentiable:
-        out._rg = True
-        out.grad_fn = ctx
-    else:
-        out._rg = False
-        out.grad_fn = None
-    ctx.out_meta = ((data.shape, data.dtype),)
-    if ctx._saved is not None:
-        ctx._pack((out,), (raw,))
-    if STATE.module_stack or STATE.tracers:
-        _observe(ctx, args, (out,))
-    return out
+        return tuple(_wrap_output(o) for o in raw)
+    return _wrap_output(raw)
 
 
 def _wrap_output(value) -> Tensor:

@@ -11,7 +11,7 @@ import weakref
 
 import numpy as np
 
-from tapegrad.tensor import Tensor, _make, _VersionCounter
+from tapegrad.tensor import Tensor, _make, _new, _VersionCounter
 
 # Recording order. Every consumer of a tensor is recorded after it, so replaying nodes from the
 # highest seq down visits each node after all of its consumers. A counter is not graph state.
@@ -45,6 +45,7 @@ class Node:
         "needs_input_grad",
         "out_meta",  # (shape, dtype) of each output
         "seq",
+        "xp",  # the array namespace for backward: tapegrad's, or numpy's in a raw backward
     )
 
     # Class-level defaults of the rarer attributes
@@ -66,6 +67,7 @@ class Node:
         self._saved = None
         self._raw = False
         self._freed = False
+        self.xp = _NAMESPACES[False]
 
     # --- the ctx API of torch.autograd.Function --------------------------------------------
 
@@ -80,11 +82,6 @@ class Node:
     def set_materialize_grads(self, value: bool) -> None:
         """Whether backward gets zeros (True, default) or None for outputs that got no grad."""
         self.materialize_grads = value
-
-    @property
-    def xp(self):
-        """The array namespace for backward: numpy's (raw backward) or tapegrad's (recorded)."""
-        return _NAMESPACES[self._raw]
 
     @property
     def saved_tensors(self) -> tuple:
@@ -139,7 +136,7 @@ class Node:
         for nr, (out, raw) in enumerate(zip(outputs, raw_outputs)):
             if value is out._data or value is raw:
                 if out._vc is None:  # a counter to watch for in-place writes to it
-                    out._vc = _VersionCounter()
+                    out._vc = _new_counter()
                 return ("output", (out._data, nr), out._vc)
         return ("const", _make(np.asarray(value)), None)
 
@@ -234,6 +231,13 @@ class AccumulateGrad:
 
     def __hash__(self) -> int:
         return id(self.variable)
+
+
+def _new_counter() -> _VersionCounter:
+    """_VersionCounter() without an __init__ frame (one per op that saves its output)."""
+    counter = _new(_VersionCounter)
+    counter.value = 0
+    return counter
 
 
 def _is_one_of(value, candidates: tuple) -> bool:
