@@ -23,7 +23,12 @@ def sum_to(grad: Tensor, shape: tuple, what: str = "gradient") -> Tensor:
 
 def sum_to_array(grad: np.ndarray, shape: tuple, what: str = "gradient") -> np.ndarray:
     """``sum_to`` on a numpy array, for backward passes that record nothing."""
-    lead, stretched = _summed_dims(grad.shape, shape, what)
+    g_shape = grad.shape
+    lead = len(g_shape) - len(shape)
+    if lead > 0 and g_shape[lead:] == shape:  # a bias: np.add.reduce, without np.sum's frames
+        total = np.add.reduce(grad, axis=0 if lead == 1 else tuple(range(lead)))
+        return total if shape else np.asarray(total)  # all axes summed: a scalar, made 0-d
+    lead, stretched = _summed_dims(g_shape, shape, what)
     if not stretched:  # np.asarray: summing every axis gives a numpy scalar, not an array
         return np.asarray(np.sum(grad, axis=tuple(range(lead))))
     grad = np.sum(grad, axis=tuple(range(lead)) + stretched, keepdims=True)
