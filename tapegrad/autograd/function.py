@@ -128,12 +128,28 @@ class Function:
         else:
             out._rg = False
             out.grad_fn = None
-        ctx.out_meta = ((data.shape, data.dtype),)
+        key = (data.shape, data.dtype)
+        meta = _ONE_OUTPUT.get(key)
+        if meta is None:
+            meta = _one_output_meta(key)
+        ctx.out_meta = meta
         if ctx._saved is not None:
             ctx._pack((out,), (raw,))
         if STATE.module_stack or STATE.tracers:
             _observe(ctx, args, (out,))
         return out
+
+
+# out_meta of one-output nodes, shared by every node with that output shape and dtype: a graph
+# of 20,000 nodes then holds a few of these, not 20,000 pairs of tuples for gc to walk.
+_ONE_OUTPUT: dict = {}
+
+
+def _one_output_meta(key: tuple) -> tuple:
+    if len(_ONE_OUTPUT) >= 4096:  # a cache, not a record: shapes that vary forever don't grow it
+        _ONE_OUTPUT.clear()
+    meta = _ONE_OUTPUT[key] = (key,)
+    return meta
 
 
 def _apply_plain(cls, args: tuple, kwargs: dict):
