@@ -156,7 +156,7 @@ def _check_broadcast(op: str, *operands) -> None:
 
 def call_binary(function_cls, x, y, op: str, **kwargs) -> Tensor:
     """Apply a binary Function to ``operands(x, y)``; a shape mismatch names both shapes."""
-    # operands() returns two float tensors of one dtype as they are: skip its frame then
+    # operands() returns two plain tensors of one dtype as they are: skip its call then
     if type(x) is not Tensor or type(y) is not Tensor or x._data.dtype != y._data.dtype:
         x, y = operands(x, y, op)
     try:

@@ -22,9 +22,7 @@ class Add(Function):
 
     @staticmethod
     def forward(ctx, x, y):
-        return np.add(
-            x._data if isinstance(x, Tensor) else x, y._data if isinstance(y, Tensor) else y
-        )
+        return np.add(_arr(x), _arr(y))
 
     @staticmethod
     def backward(ctx, grad):
@@ -46,9 +44,7 @@ class Sub(Function):
 
     @staticmethod
     def forward(ctx, x, y):
-        return np.subtract(
-            x._data if isinstance(x, Tensor) else x, y._data if isinstance(y, Tensor) else y
-        )
+        return np.subtract(_arr(x), _arr(y))
 
     @staticmethod
     def backward(ctx, grad):
@@ -77,9 +73,7 @@ class Mul(Function):
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
-        return np.multiply(
-            x._data if isinstance(x, Tensor) else x, y._data if isinstance(y, Tensor) else y
-        )
+        return np.multiply(_arr(x), _arr(y))
 
     @staticmethod
     def backward(ctx, grad):
@@ -104,9 +98,7 @@ class Div(Function):
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
-        return np.true_divide(
-            x._data if isinstance(x, Tensor) else x, y._data if isinstance(y, Tensor) else y
-        )
+        return np.true_divide(_arr(x), _arr(y))
 
     @staticmethod
     def backward(ctx, grad):
