@@ -191,28 +191,29 @@ def _run(roots, seeds, retain_graph, create_graph, inputs, capture: bool) -> dic
                     if wanted is not None and id(target) not in wanted:
                         continue
                     data = target._data
-                    owned = False
-                    if node is not None:  # a seed is the caller's: never fitted nor owned
-                        if (
-                            create_graph
-                            or type(g) is not np.ndarray
-                            or g.shape != data.shape
-                            or g.dtype != data.dtype
-                        ):
-                            fitted = _fit(node, i, g, create_graph)
-                        else:
-                            fitted = g
-                        owned = not create_graph and _owned(fitted, g, grads, grad_inputs)
-                        g = fitted
+                    if node is not None and (
+                        create_graph
+                        or type(g) is not np.ndarray
+                        or g.shape != data.shape
+                        or g.dtype != data.dtype
+                    ):
+                        fitted = _fit(node, i, g, create_graph)
+                    else:  # fits already, or a seed (the caller's, checked by _root_grads)
+                        fitted = g
                     entry = leaves.get(id(target))
-                    if entry is None:
-                        leaves[id(target)] = [target, g, owned]
+                    if entry is None:  # kept: may .grad take it uncopied? (never a seed)
+                        owned = (
+                            node is not None
+                            and not create_graph
+                            and _owned(fitted, g, grads, grad_inputs)
+                        )
+                        leaves[id(target)] = [target, fitted, owned]
                     elif create_graph:
-                        entry[1] = entry[1] + g
+                        entry[1] = entry[1] + fitted
                     elif entry[2]:  # the sum so far is the engine's own array: add in place
-                        add(entry[1], g, out=entry[1])
+                        add(entry[1], fitted, out=entry[1])
                     else:
-                        entry[1] = total = add(entry[1], g)
+                        entry[1] = total = add(entry[1], fitted)
                         entry[2] = type(total) is np.ndarray  # 0-d + 0-d is a numpy scalar
                     continue
                 if needed is not None and target not in needed:
