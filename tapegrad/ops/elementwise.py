@@ -38,14 +38,19 @@ class _Unary(Function):
 
     @staticmethod
     def forward(ctx, x):
+        op = ctx.fn
         data = x._data
-        if data.dtype.kind == "b" and not ctx.fn.takes_bool:
-            name = ctx.fn.__name__.lower()
-            raise TypeError(f"{name}: not implemented for dtype bool, as in torch; convert first")
-        if data.dtype.kind != "f" and not ctx.fn.keeps_int:
-            data = data.astype(dtypes.get_default_dtype())
-        out = ctx.fn.compute(data)
-        if ctx.fn.saves_input:
+        kind = data.dtype.kind
+        if kind != "f":
+            if kind == "b" and not op.takes_bool:
+                name = op.__name__.lower()
+                raise TypeError(
+                    f"{name}: not implemented for dtype bool, as in torch; convert first"
+                )
+            if not op.keeps_int:
+                data = data.astype(dtypes.get_default_dtype())
+        out = op.compute(data)
+        if op.saves_input:
             ctx.save_for_backward(x, out)
         else:
             ctx.save_for_backward(out)
@@ -53,11 +58,12 @@ class _Unary(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        if ctx.fn.saves_input:
+        op = ctx.fn
+        if op.saves_input:
             x, out = ctx.saved_tensors
         else:
             x, (out,) = None, ctx.saved_tensors
-        return grad * ctx.fn.derivative(ctx.xp, x, out)
+        return grad * op.derivative(ctx.xp, x, out)
 
 
 # --- exponentials and logarithms ----------------------------------------------------------
