@@ -19,6 +19,7 @@ class Add(Function):
     """x + y."""
 
     raw_backward = True
+    plain_forward = True
 
     @staticmethod
     def forward(ctx, x, y):
@@ -41,6 +42,7 @@ class Sub(Function):
     """x - y."""
 
     raw_backward = True
+    plain_forward = True
 
     @staticmethod
     def forward(ctx, x, y):
@@ -69,6 +71,7 @@ class Mul(Function):
     """x * y."""
 
     raw_backward = True
+    plain_forward = True
 
     @staticmethod
     def forward(ctx, x, y):
@@ -93,6 +96,7 @@ class Div(Function):
     """x / y."""
 
     raw_backward = True
+    plain_forward = True
     numerics_check = 1  # x / sum(exp(x)) is a fragile softmax
 
     @staticmethod

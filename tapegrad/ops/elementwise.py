@@ -21,6 +21,7 @@ class _Unary(Function):
     """out = f(x) elementwise; grad_x = grad * f'(x), where f' may use x and out."""
 
     raw_backward = True
+    plain_forward = True
 
     keeps_int = False  # True: integer input gives integer output (abs, square); else float
     takes_bool = True  # False where torch has no bool kernel (abs, floor, relu ...)

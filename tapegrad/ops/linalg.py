@@ -51,6 +51,7 @@ class MatMul(Function):
     """x @ y, with torch's 1-D rules and broadcast batch dims."""
 
     raw_backward = True
+    plain_forward = True
 
     @staticmethod
     def forward(ctx, x, y):

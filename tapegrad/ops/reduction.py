@@ -78,6 +78,7 @@ class Sum(Function):
     """sum of x over dims."""
 
     raw_backward = True
+    plain_forward = True
 
     @staticmethod
     def forward(ctx, x, dims, keepdim, dtype):
@@ -103,6 +104,7 @@ class Mean(Function):
     """mean of x over dims."""
 
     raw_backward = True
+    plain_forward = True
 
     @staticmethod
     def forward(ctx, x, dims, keepdim):

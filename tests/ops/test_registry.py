@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 import tapegrad as tg
+from tapegrad.autograd.function import Function
+from tapegrad.autograd.node import SEQUENCE
 from tapegrad.ops.registry import REGISTRY
 from tests.helpers import (
     as_list,
@@ -119,3 +121,52 @@ def _bind(case, sample, args):
         return call(*full, **sample.kwargs)
 
     return fn
+
+
+def _plain_forward_classes() -> list:
+    """Every Function subclass that declares ``plain_forward`` (its forward records nothing)."""
+    found, stack = [], [Function]
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.__subclasses__())
+        if cls.plain_forward and "forward" in vars(cls):
+            found.append(cls)
+    return found
+
+
+@pytest.fixture
+def forwards_that_count_recordings(monkeypatch):
+    """Wrap each plain forward so that a node recorded inside it is reported.
+
+    Recording takes the next number of SEQUENCE; two numbers drawn around a forward that
+    records nothing are consecutive.
+    """
+    inside = []
+    for cls in _plain_forward_classes():
+        original = vars(cls)["forward"].__func__
+
+        def counted(ctx, *args, _original=original, _cls=cls, **kwargs):
+            before = next(SEQUENCE)
+            out = _original(ctx, *args, **kwargs)
+            if next(SEQUENCE) != before + 1:
+                inside.append(_cls.__name__)
+            return out
+
+        monkeypatch.setattr(cls, "forward", staticmethod(counted))
+    return inside
+
+
+def test_some_functions_declare_plain_forward():
+    names = {cls.__name__ for cls in _plain_forward_classes()}
+    assert {"Add", "Mul", "MatMul", "Linear"} <= names
+
+
+@pytest.mark.parametrize(("case", "sample", "index"), PARAMS)
+def test_plain_forwards_record_nothing(case, sample, index, forwards_that_count_recordings):
+    # apply leaves recording on around a plain_forward: a tapegrad op called inside would
+    # record a stray node (and, if saved, wrong second derivatives)
+    values = build_arrays(case, sample, index)
+    op_callable(case)(*tg_args(sample, values), **sample.kwargs)
+    assert not forwards_that_count_recordings, (
+        f"{case.name}: {forwards_that_count_recordings} recorded ops inside a plain_forward"
+    )
