@@ -174,6 +174,7 @@ def _run(roots, seeds, retain_graph, create_graph, inputs, capture: bool) -> dic
     push, pop, add = heapq.heappush, heapq.heappop, np.add
     numpy_ops, recorded_ops = _NAMESPACES[True], _NAMESPACES[False]  # what ctx.xp is
 
+    tracers = STATE.tracers  # this thread's list, read once: tracers added later show in it
     prev_mode = STATE.enabled
     STATE.enabled = create_graph
     quiet = silence()  # raw backward formulas call numpy directly: no warnings, as torch
@@ -271,9 +272,9 @@ def _run(roots, seeds, retain_graph, create_graph, inputs, capture: bool) -> dic
                 if node.origin is not None and hasattr(exc, "add_note"):  # anomaly mode
                     exc.add_note(f"Error in the backward of {node.name()}. {describe_origin(node)}")
                 raise
-            if STATE.tracers:
+            if tracers:
                 shown = _as_tensors(grad_inputs)
-                for tracer in STATE.tracers:
+                for tracer in tracers:
                     tracer.on_backward(node, _as_tensors(grads), shown)
             if not retain_graph:
                 node._saved = None  # Node._free, inlined: this runs for every node
