@@ -117,8 +117,11 @@ class Node:
         An input Tensor is kept with its version; an output array with its output number and a
         version counter shared with the output tensor; a Python scalar or None as it is.
         """
+        saved = self._saved
+        if len(saved) == 1 and len(outputs) == 1 and saved[0] is raw_outputs[0]:
+            return self._pack_output(outputs[0])  # the output alone: exp, tanh, relu ...
         entries = []
-        for value in self._saved:
+        for value in saved:
             if isinstance(value, Tensor):
                 # _rg first: the common saved input costs no identity search
                 if value._rg or not _is_one_of(value, raw_outputs):
@@ -139,6 +142,14 @@ class Node:
                     out._vc = _new_counter()
                 return ("output", (out._data, nr), out._vc)
         return ("const", _make(np.asarray(value)), None)
+
+    def _pack_output(self, out: Tensor) -> None:
+        """_pack when a one-output forward saved just its output (no searching)."""
+        counter = out._vc
+        if counter is None:  # _new_counter, inlined
+            counter = out._vc = _new(_VersionCounter)
+            counter.value = 0
+        self._saved = (("output", (out._data, 0), counter),)
 
     def _free(self) -> None:
         self._saved = None
