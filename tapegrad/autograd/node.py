@@ -89,22 +89,23 @@ class Node:
 
         In a raw backward (``self._raw``) they are the bare numpy arrays instead.
         """
-        if self._freed:
-            raise RuntimeError(_FREED_MESSAGE.format(name=self.name()))
         saved = self._saved
         if saved is None:
+            if self._freed:
+                raise RuntimeError(_FREED_MESSAGE.format(name=self.name()))
             return ()
         raw = self._raw
         values = []
-        for index, (kind, value, version) in enumerate(saved):
+        for entry in saved:
+            kind, value, version = entry
             if kind == "input":
                 now = 0 if value._vc is None else value._vc.value
                 if now != version:
-                    raise RuntimeError(_modified_message(self, index, version, now))
+                    raise RuntimeError(_modified_message(self, entry, version, now))
                 values.append(value._data if raw else value)
             elif kind == "output":
                 if version.value != 0:
-                    raise RuntimeError(_modified_message(self, index, 0, version.value))
+                    raise RuntimeError(_modified_message(self, entry, 0, version.value))
                 array, nr = value
                 values.append(array if raw else _make(array, array.dtype.kind == "f", self, nr))
             else:
@@ -255,7 +256,8 @@ def _is_one_of(value, candidates: tuple) -> bool:
     return any(candidate is value for candidate in candidates)
 
 
-def _modified_message(node: Node, index: int, saved: int, now: int) -> str:
+def _modified_message(node: Node, entry: tuple, saved: int, now: int) -> str:
+    index = next(i for i, e in enumerate(node._saved) if e is entry)
     return (
         "one of the variables needed for gradient computation has been modified by an inplace "
         f"operation: saved tensor {index} of {node.name()} is at version {now}; expected version "
