@@ -253,12 +253,10 @@ def _run(roots, seeds, retain_graph, create_graph, inputs, capture: bool) -> dic
                 if create_graph:
                     grad_inputs = fn.backward(node, *grads)
                 elif fn.raw_backward:  # numpy in, numpy out: see Function.raw_backward
-                    node._raw = True
                     node.xp = numpy_ops
                     try:
                         grad_inputs = fn.backward(node, *grads)
                     finally:
-                        node._raw = False
                         node.xp = recorded_ops
                 else:
                     grad_inputs = fn.backward(

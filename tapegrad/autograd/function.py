@@ -70,21 +70,8 @@ class Function:
     @classmethod
     def apply(cls, *args, **kwargs):
         """Run the op on ``args`` and record it when any input requires grad."""
-        if STATE.enabled:
-            for arg in args:
-                if isinstance(arg, Tensor) and arg._rg:
-                    break
-            else:
-                return _apply_plain(cls, args, kwargs)
-        else:
+        if not STATE.enabled:
             return _apply_plain(cls, args, kwargs)
-
-        # Record one node. This runs for every op, so calls are inlined where they cost.
-        ctx = _new(Node)  # Node(cls) without an __init__ frame
-        ctx.fn = cls
-        ctx._saved = None
-        ctx._raw = ctx._freed = False
-        ctx.xp = _NAMESPACES[False]
         edges = []
         needs = []
         for arg in args:  # each input's edge into the graph, None if it needs no gradient
@@ -95,6 +82,15 @@ class Function:
             else:
                 edges.append(None)
                 needs.append(False)
+        if True not in needs:
+            return _apply_plain(cls, args, kwargs)
+
+        # Record one node. This runs for every op, so calls are inlined where they cost.
+        ctx = _new(Node)  # Node(cls) without an __init__ frame
+        ctx.fn = cls
+        ctx._saved = None
+        ctx._freed = False
+        ctx.xp = _NAMESPACES[False]
         ctx.edges = tuple(edges)
         ctx.needs_input_grad = tuple(needs)
         plain = cls.plain_forward

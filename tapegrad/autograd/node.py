@@ -38,14 +38,13 @@ class Node:
         "__dict__",
         "__weakref__",
         "_freed",
-        "_raw",  # True while a raw_backward runs on numpy arrays (see Function.raw_backward)
         "_saved",  # what save_for_backward got; after forward, entries as _pack makes them
         "edges",
         "fn",
         "needs_input_grad",
         "out_meta",  # (shape, dtype) of each output
         "seq",
-        "xp",  # the array namespace for backward: tapegrad's, or numpy's in a raw backward
+        "xp",  # backward's array namespace: tapegrad, or numpy's in a raw_backward
     )
 
     # Class-level defaults of the rarer attributes
@@ -65,7 +64,6 @@ class Node:
         self.out_meta = ()
         self.seq = -1
         self._saved = None
-        self._raw = False
         self._freed = False
         self.xp = _NAMESPACES[False]
 
@@ -87,14 +85,14 @@ class Node:
     def saved_tensors(self) -> tuple:
         """The saved values as Tensors, outputs reconnected to this node's graph.
 
-        In a raw backward (``self._raw``) they are the bare numpy arrays instead.
+        In a raw backward (``xp`` is numpy's namespace) they are the bare numpy arrays instead.
         """
         saved = self._saved
         if saved is None:
             if self._freed:
                 raise RuntimeError(_FREED_MESSAGE.format(name=self.name()))
             return ()
-        raw = self._raw
+        raw = self.xp is _NAMESPACES[True]
         values = []
         for entry in saved:
             kind, value, version = entry
