@@ -47,7 +47,7 @@ class Function:
     raw_backward = False
 
     # True: forward computes on arrays only and never calls a tapegrad op, so apply need not
-    # switch recording off around it (two thread-local writes per op, ~5% of a small op).
+    # switch recording off around it (two thread-local writes per op, ~2% of a small op).
     # Set on audited built-ins; a user Function keeps False.
     plain_forward = False
 
