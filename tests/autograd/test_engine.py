@@ -504,6 +504,8 @@ def _grad_buffers_are_separate(*leaves) -> None:
         lambda a, b: a.reshape(3, 1) + b,  # a view of the gradient, then a broadcast sum
         lambda a, b: tg.stack([a, b]).sum(0),
         lambda a, b: a * 1.0 + b.expand(3),
+        lambda a, b: a * 2.0 + a * 3.0 + b,  # a's uses are summed, in place after the first
+        lambda a, b: (a + b) + a * 2.0,  # a passed-through gradient first, then an owned one
     ],
 )
 def test_leaves_never_share_a_grad_buffer(make):
@@ -511,6 +513,19 @@ def test_leaves_never_share_a_grad_buffer(make):
     b = tg.tensor([4.0, 5.0, 6.0], requires_grad=True)
     make(a, b).sum().backward()
     _grad_buffers_are_separate(a, b)
+
+
+def test_summing_a_leafs_uses_leaves_every_other_gradient_alone():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    y, z = x * 2.0, x * 3.0
+    y.retain_grad()
+    z.retain_grad()
+    seen = []
+    y.register_hook(seen.append)
+    (y + z + x).sum().backward()  # x: a passed-through gradient, then 3g and 2g added to it
+    np.testing.assert_array_equal(x.grad.numpy(), [6.0, 6.0])
+    for g in (y.grad, z.grad, seen[0]):
+        np.testing.assert_array_equal(g.numpy(), [1.0, 1.0])
 
 
 def test_a_grad_is_not_the_callers_gradient_nor_a_retained_grad():
