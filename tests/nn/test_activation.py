@@ -347,6 +347,17 @@ def test_prelu_layer_by_hand():
     np.testing.assert_array_equal(layer.weight.grad.numpy(), [-4.0, -8.0])
 
 
+def test_prelu_weight_gradient_at_infinite_input_matches_torch(torch):
+    # x = +inf takes the identity branch: no inf * 0 = NaN may reach the weight's gradient
+    values = [[np.inf, -2.0, 0.0, 3.0, -np.inf]]
+    x, w = tg.tensor(values, requires_grad=True), tg.tensor([0.25], requires_grad=True)
+    t_x, t_w = torch.tensor(values, requires_grad=True), torch.tensor([0.25], requires_grad=True)
+    F.prelu(x, w).sum().backward()
+    torch.nn.functional.prelu(t_x, t_w).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), t_x.grad.numpy())
+    np.testing.assert_array_equal(w.grad.numpy(), t_w.grad.numpy())
+
+
 def test_activation_reprs_by_hand():
     assert repr(tg.nn.ReLU(inplace=True)) == "ReLU(inplace=True)"
     assert repr(tg.nn.LeakyReLU()) == "LeakyReLU(negative_slope=0.01)"

@@ -214,7 +214,9 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
         weight = weight.reshape((channels,) + (1,) * (input.dim() - 2))
     elif weight.dim() > input.dim():
         weight = weight.reshape(())
-    return where(input > 0, input, weight * input)
+    # weight times the input's non-positive part: weight's gradient is then 0, not inf * 0 =
+    # NaN, where the input is +inf (torch's fused prelu sums grad * x over x <= 0 only)
+    return where(input > 0, input, weight * input.clamp(max=0))
 
 
 # --- smooth activations ------------------------------------------------------------------------
