@@ -117,8 +117,15 @@ class Node:
         version counter shared with the output tensor; a Python scalar or None as it is.
         """
         saved = self._saved
-        if len(saved) == 1 and len(outputs) == 1 and saved[0] is raw_outputs[0]:
-            return self._pack_output(outputs[0])  # the output alone: exp, tanh, relu ...
+        # the output array alone (exp, tanh, relu ...); an input Tensor that forward saved and
+        # returned takes the loop below: it stays an input
+        if (
+            len(saved) == 1
+            and len(outputs) == 1
+            and saved[0] is raw_outputs[0]
+            and type(saved[0]) is np.ndarray
+        ):
+            return self._pack_output(outputs[0])
         entries = []
         for value in saved:
             if isinstance(value, Tensor):

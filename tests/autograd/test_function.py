@@ -309,3 +309,22 @@ def test_double_backward_through_once_differentiable_raises():
         tg.autograd.grad(g.sum(), x)
     with pytest.raises(RuntimeError, match=message):
         g.sum().backward()
+
+
+def test_a_forward_that_saves_and_returns_its_input_saves_the_input():
+    # torch: the saved x is the input, so a double backward reaches x through it
+    class Identity(tg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return grad * x
+
+    x = tg.tensor([2.0, 3.0], requires_grad=True)
+    (grad_x,) = tg.autograd.grad(Identity.apply(x).sum(), x, create_graph=True)
+    grad_x.sum().backward()  # d/dx sum(1 * x) = 1
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 1.0])
