@@ -275,7 +275,7 @@ def _run(roots, seeds, retain_graph, create_graph, inputs, capture: bool) -> dic
                 for tracer in tracers:
                     tracer.on_backward(node, _as_tensors(grads), shown)
             if not retain_graph:
-                node._saved = None  # Node._free, inlined: this runs for every node
+                node._saved = None  # what backward kept is released as the pass moves on
                 node._freed = True
 
         for leaf, g, owned in leaves.values():

@@ -151,15 +151,9 @@ class Node:
 
     def _pack_output(self, out: Tensor) -> None:
         """_pack when a one-output forward saved just its output (no searching)."""
-        counter = out._vc
-        if counter is None:  # _new_counter, inlined
-            counter = out._vc = _new(_VersionCounter)
-            counter.value = 0
-        self._saved = (("output", (out._data, 0), counter),)
-
-    def _free(self) -> None:
-        self._saved = None
-        self._freed = True
+        if out._vc is None:
+            out._vc = _new_counter()
+        self._saved = (("output", (out._data, 0), out._vc),)
 
     def input_shape(self, index: int) -> tuple:
         """(shape, dtype) of input ``index``, read off its edge: a leaf, or an op's output."""

@@ -29,8 +29,6 @@ def sum_to_array(grad: np.ndarray, shape: tuple, what: str = "gradient") -> np.n
         total = np.add.reduce(grad, axis=0 if lead == 1 else tuple(range(lead)))
         return total if shape else np.asarray(total)  # all axes summed: a scalar, made 0-d
     lead, stretched = _summed_dims(g_shape, shape, what)
-    if not stretched:  # np.asarray: summing every axis gives a numpy scalar, not an array
-        return np.asarray(np.sum(grad, axis=tuple(range(lead))))
     grad = np.sum(grad, axis=tuple(range(lead)) + stretched, keepdims=True)
     return grad.reshape(shape) if lead else grad
 
