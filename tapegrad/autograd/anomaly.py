@@ -1,7 +1,8 @@
 """Anomaly mode: each recorded op remembers where user code recorded it (and a copy of its
 inputs, for check_graph); backward raises at the first op whose gradient is NaN or inf.
 
-It is a tracer on ``STATE.tracers``, so with anomaly mode off the recording path is unchanged.
+It is a tracer on this thread's ``grad_mode.current().tracers``, so with anomaly mode off the
+recording path is unchanged.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tapegrad.autograd.grad_mode import STATE
+from tapegrad.autograd.grad_mode import current
 from tapegrad.tensor import Tensor, _make
 
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
@@ -104,8 +105,8 @@ def describe_origin(node) -> str:
 # --- switching it on and off ----------------------------------------------------------------
 
 
-def _current() -> _AnomalyTracer | None:
-    for tracer in STATE.tracers:
+def _active() -> _AnomalyTracer | None:
+    for tracer in current().tracers:
         if isinstance(tracer, _AnomalyTracer):
             return tracer
     return None
@@ -113,21 +114,22 @@ def _current() -> _AnomalyTracer | None:
 
 def _install(tracer: _AnomalyTracer | None) -> None:
     """Make ``tracer`` this thread's anomaly tracer (None: anomaly mode off)."""
-    current = _current()
-    if current is not None:
-        STATE.tracers.remove(current)
+    tracers = current().tracers
+    active = _active()
+    if active is not None:
+        tracers.remove(active)
     if tracer is not None:
-        STATE.tracers.append(tracer)
+        tracers.append(tracer)
 
 
 def is_anomaly_enabled() -> bool:
     """Whether anomaly mode is on in this thread. Same as ``torch.is_anomaly_enabled``."""
-    return _current() is not None
+    return _active() is not None
 
 
 def is_anomaly_check_nan_enabled() -> bool:
     """Whether anomaly mode checks gradients for NaN. Same as torch's function."""
-    tracer = _current()
+    tracer = _active()
     return tracer is not None and tracer.check_nan
 
 
@@ -153,7 +155,7 @@ class detect_anomaly:
         self.check_nan = check_nan
 
     def __enter__(self) -> None:
-        self._prev = _current()
+        self._prev = _active()
         _install(_AnomalyTracer(self.check_nan))
 
     def __exit__(self, *exc) -> None:
@@ -172,7 +174,7 @@ class set_detect_anomaly:
     """Turn anomaly mode on or off, at once or for a ``with`` block. Same as torch's."""
 
     def __init__(self, mode: bool, check_nan: bool = True):
-        self._prev = _current()
+        self._prev = _active()
         _install(_AnomalyTracer(check_nan) if mode else None)
 
     def __enter__(self) -> None:

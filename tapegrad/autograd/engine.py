@@ -14,7 +14,7 @@ import numpy as np
 
 from tapegrad.autograd.anomaly import describe_origin
 from tapegrad.autograd.errstate import restore, silence
-from tapegrad.autograd.grad_mode import STATE
+from tapegrad.autograd.grad_mode import current
 from tapegrad.autograd.node import _NAMESPACES, Node
 from tapegrad.tensor import Tensor, _make
 
@@ -174,9 +174,10 @@ def _run(roots, seeds, retain_graph, create_graph, inputs, capture: bool) -> dic
     push, pop, add = heapq.heappush, heapq.heappop, np.add
     numpy_ops, recorded_ops = _NAMESPACES[True], _NAMESPACES[False]  # what ctx.xp is
 
-    tracers = STATE.tracers  # this thread's list, read once: tracers added later show in it
-    prev_mode = STATE.enabled
-    STATE.enabled = create_graph
+    state = current()
+    tracers = state.tracers  # this thread's list, read once: tracers added later show in it
+    prev_mode = state.enabled
+    state.enabled = create_graph
     quiet = silence()  # raw backward formulas call numpy directly: no warnings, as torch
     try:
         # The first round hands the seeds to the roots, as if from a node (torch's GraphRoot)
@@ -282,7 +283,7 @@ def _run(roots, seeds, retain_graph, create_graph, inputs, capture: bool) -> dic
             _deliver_to_leaf(leaf, g if create_graph else _make(g), captured, capture, owned)
     finally:
         restore(quiet)
-        STATE.enabled = prev_mode
+        state.enabled = prev_mode
     return captured
 
 
@@ -298,7 +299,7 @@ def _has_needed_edge(node: Node, needed: set, wanted: set) -> bool:
 
 def _output_grads(node: Node, grads: list, wanted, captured: dict, capture: bool) -> list:
     """Run tensor hooks on a node's finished output grads; retain and capture them."""
-    arrays = not STATE.enabled  # what users see are Tensors: wrap, and unwrap after
+    arrays = not current().enabled  # what users see are Tensors: wrap, and unwrap after
     if arrays:
         grads = [None if g is None else _make(g) for g in grads]
     if node._hooks:
@@ -312,7 +313,7 @@ def _output_grads(node: Node, grads: list, wanted, captured: dict, capture: bool
         for nr, ref in node._retained.items():
             tensor = ref()
             if tensor is not None and grads[nr] is not None:
-                tensor.grad = _accumulated(tensor.grad, grads[nr], STATE.enabled)
+                tensor.grad = _accumulated(tensor.grad, grads[nr], current().enabled)
     if wanted is not None:
         for nr, g in enumerate(grads):
             if (node, nr) in wanted and g is not None:
@@ -387,7 +388,7 @@ def _owned(data: np.ndarray, raw, grads: list, grad_inputs: tuple) -> bool:
     too): not a view, not one of the node's incoming gradients passed through (``x + y`` hands
     ``grad`` to both), not returned for two inputs; or one that ``_fit`` summed or cast anew.
     """
-    if type(raw) is not np.ndarray or STATE.tracers:  # a tracer may keep what it was shown
+    if type(raw) is not np.ndarray or current().tracers:  # a tracer may keep what it was shown
         return False
     if data is not raw:
         return True
@@ -414,7 +415,7 @@ def _deliver_to_leaf(leaf: Tensor, g: Tensor, captured: dict, capture: bool, own
     if capture:
         captured[id(leaf)] = g
         return
-    leaf.grad = _accumulated(leaf.grad, g, STATE.enabled, owned)
+    leaf.grad = _accumulated(leaf.grad, g, current().enabled, owned)
 
 
 def _accumulated(current: Tensor | None, g: Tensor, create_graph: bool, owned=False) -> Tensor:

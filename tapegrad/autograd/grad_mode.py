@@ -8,6 +8,8 @@ from __future__ import annotations
 import functools
 import threading
 
+from tapegrad.autograd.errstate import quiet_context
+
 
 class ModuleScope(tuple):
     """The nn modules whose forward is running, outermost first; one object per module call.
@@ -23,22 +25,36 @@ class ModuleScope(tuple):
         return scope
 
 
-class _GradState(threading.local):
-    """Per-thread autograd state: grad mode, the running nn modules, and active tracers."""
+class GradState:
+    """One thread's autograd state: grad mode, the running nn modules, and active tracers."""
 
-    enabled = True
+    __slots__ = ("enabled", "module_stack", "quiet", "tracers")
 
     def __init__(self):
+        self.enabled = True
         self.module_stack: tuple = ()  # a ModuleScope while a module's forward is running
         self.tracers: list = []  # tape observers (tg.viz.trace); empty means no cost
+        self.quiet = quiet_context()  # runs plain forwards with numpy's warnings off
 
 
-STATE = _GradState()
+class _PerThread(threading.local):
+    """Holds each thread's GradState: one thread-local read per op, then plain attributes."""
+
+    def __init__(self):
+        self.state = GradState()
+
+
+PER_THREAD = _PerThread()
+
+
+def current() -> GradState:
+    """This thread's autograd state. Hot paths read ``PER_THREAD.state`` once instead."""
+    return PER_THREAD.state
 
 
 def is_grad_enabled() -> bool:
     """Return whether operations are being recorded. Same as ``torch.is_grad_enabled``."""
-    return STATE.enabled
+    return PER_THREAD.state.enabled
 
 
 class _GradModeContext:
@@ -47,11 +63,12 @@ class _GradModeContext:
     _mode: bool
 
     def __enter__(self):
-        self._prev = STATE.enabled
-        STATE.enabled = self._mode
+        state = PER_THREAD.state
+        self._prev = state.enabled
+        state.enabled = self._mode
 
     def __exit__(self, *exc):
-        STATE.enabled = self._prev
+        PER_THREAD.state.enabled = self._prev
 
     def __call__(self, fn):
         @functools.wraps(fn)
@@ -96,15 +113,16 @@ class set_grad_enabled(_GradModeContext):
     """Switch recording on or off; takes effect at once or as a context. Same as torch."""
 
     def __init__(self, mode: bool):
-        self._prev = STATE.enabled
+        state = PER_THREAD.state
+        self._prev = state.enabled
         self._mode = bool(mode)
-        STATE.enabled = self._mode
+        state.enabled = self._mode
 
     def __enter__(self):
         pass
 
     def __call__(self, fn):
-        STATE.enabled = self._prev
+        PER_THREAD.state.enabled = self._prev
         mode = self._mode
 
         @functools.wraps(fn)

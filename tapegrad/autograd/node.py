@@ -38,20 +38,20 @@ class Node:
         "__dict__",
         "__weakref__",
         "_freed",
+        "_hooks",  # {output_nr: [hook]} of register_hook on an output, or None
+        "_retained",  # {output_nr: weakref to the output} of retain_grad, or None
         "_saved",  # what save_for_backward got; after forward, entries as _pack makes them
         "edges",
         "fn",
         "needs_input_grad",
+        "non_differentiable",  # output arrays of mark_non_differentiable
         "out_meta",  # (shape, dtype) of each output
         "seq",
         "xp",  # backward's array namespace: tapegrad, or numpy's in a raw_backward
     )
 
     # Class-level defaults of the rarer attributes
-    _hooks = None
-    _retained = None
     materialize_grads = True
-    non_differentiable = ()
     modules = ()  # ModuleScope: the nn modules running when recorded, one object per call
     origin = None  # anomaly mode: the user call site (anomaly.Site) that recorded this op
     recorded_args = None  # anomaly mode: copies of the forward's arguments, for check_graph
@@ -65,6 +65,8 @@ class Node:
         self.seq = -1
         self._saved = None
         self._freed = False
+        self._hooks = self._retained = None
+        self.non_differentiable = ()
         self.xp = _NAMESPACES[False]
 
     # --- the ctx API of torch.autograd.Function --------------------------------------------

@@ -1,6 +1,6 @@
 """Recording one run of a model for export: the Calls it made and the tensors they touched.
 
-The recorder is a tracer on ``STATE.tracers`` (as ``tg.viz.trace`` is). It sees every
+The recorder is a tracer on ``grad_mode.current().tracers`` (as ``tg.viz.trace`` is). It sees every
 Function a recorded op runs and, through the registry, the non-differentiable ops
 (comparisons, argmax) too. Integer and bool tensors computed from the inputs are marked as
 recorded for the run, so ops on token ids and masks stay computations instead of constants.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tapegrad.autograd.grad_mode import STATE, enable_grad
+from tapegrad.autograd.grad_mode import current, enable_grad
 from tapegrad.nn.parameter import Parameter
 from tapegrad.tensor import Tensor, _make
 from tapegrad.viz.trace import _source_site
@@ -125,11 +125,11 @@ class Recorder:
         self._by_array: dict = {}  # id(array) -> the recorded tensor (input, output) holding it
 
     def __enter__(self) -> Recorder:
-        STATE.tracers.append(self)
+        current().tracers.append(self)
         return self
 
     def __exit__(self, *exc) -> None:
-        STATE.tracers.remove(self)
+        current().tracers.remove(self)
         for t in self._marked:
             t._rg = False  # integer tensors go back to never requiring grad
 
@@ -151,7 +151,7 @@ class Recorder:
         tensors = [a for a in (*args, *kwargs.values()) if isinstance(a, Tensor)]
         outputs = out if isinstance(out, tuple) else (out,)
         if any(t._rg for t in tensors) and all(isinstance(t, Tensor) for t in outputs):
-            self._add(name, args, kwargs, outputs, STATE.module_stack)
+            self._add(name, args, kwargs, outputs, current().module_stack)
 
     def on_backward(self, node, output_grads, input_grads) -> None:
         """Export runs no backward; a backward inside the model is none of its business."""

@@ -11,7 +11,7 @@ import operator
 import numpy as np
 
 from tapegrad.autograd.function import Function
-from tapegrad.autograd.grad_mode import STATE
+from tapegrad.autograd.grad_mode import current
 from tapegrad.ops._args import as_tensor, dim_index
 from tapegrad.ops._index import Index, add_at, along, index_key, indexed_shape, read_at, write_at
 from tapegrad.ops._raw import apply
@@ -179,7 +179,7 @@ def setitem(self: Tensor, key, value) -> None:
     """
     index = index_key(key, self._data.shape)
     value = _value_tensor(value, self._data.dtype)
-    if STATE.enabled and (self._rg or value._rg):
+    if current().enabled and (self._rg or value._rg):
         result = _put_value(IndexPut, self, index, value, False, "__setitem__")
         write_back(self, result, "__setitem__")
         return

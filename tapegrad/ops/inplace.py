@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tapegrad.autograd.grad_mode import STATE
+from tapegrad.autograd.grad_mode import current
 from tapegrad.ops import arithmetic, elementwise
 from tapegrad.random import rng
 from tapegrad.tensor import Tensor, _make
@@ -16,7 +16,7 @@ from tapegrad.tensor import Tensor, _make
 
 def write_back(self: Tensor, result: Tensor, op: str) -> Tensor:
     """Store ``result`` in ``self``'s memory as the in-place op ``op`` and return ``self``."""
-    recording = STATE.enabled and (self._rg or result._rg)
+    recording = current().enabled and (self._rg or result._rg)
     if recording and self._rg and self.grad_fn is None:
         raise RuntimeError(
             f"{op}: a leaf Variable that requires grad is being used in an in-place operation; "
@@ -52,7 +52,7 @@ def _operand(self: Tensor, *others) -> Tensor:
     the graph, so ``y = x * 2; y.mul_(x)`` can backward (as torch), while a tensor saved *before*
     the write still fails its version check.
     """
-    if not STATE.enabled or not any(getattr(t, "_rg", False) for t in (self, *others)):
+    if not current().enabled or not any(getattr(t, "_rg", False) for t in (self, *others)):
         return self
     return _make(self._data.copy(), self._rg, self.grad_fn, self._output_nr)
 
@@ -77,13 +77,13 @@ def _direct(self: Tensor, other) -> np.ndarray | float | None:
     if data.dtype.kind != "f" or not data.flags.writeable:
         return None
     if isinstance(other, Tensor):
-        if STATE.enabled and (self._rg or other._rg):
+        if current().enabled and (self._rg or other._rg):
             return None
         value = other._data
         if value.dtype != data.dtype or (value.shape != data.shape and value.ndim):
             return None
         return value
-    if type(other) in (float, int) and not (STATE.enabled and self._rg):
+    if type(other) in (float, int) and not (current().enabled and self._rg):
         return other
     return None
 
@@ -145,7 +145,7 @@ for _dunder, _fn in (
 
 def fill_(self: Tensor, value) -> Tensor:
     """Set every element to ``value``. Same as ``torch.Tensor.fill_``."""
-    if STATE.enabled and (self._rg or getattr(value, "_rg", False)):
+    if current().enabled and (self._rg or getattr(value, "_rg", False)):
         return write_back(self, _operand(self, value) * 0 + value, "fill_")
     self._data[...] = value._data if isinstance(value, Tensor) else value
     self._bump_version()
@@ -170,7 +170,7 @@ def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
         ) from None
     if result._data.dtype != self._data.dtype:
         result = result.to(self._data.dtype)
-    if STATE.enabled and (self._rg or result._rg):
+    if current().enabled and (self._rg or result._rg):
         return write_back(self, result + 0, "copy_")
     self._data[...] = result._data
     self._bump_version()
@@ -190,7 +190,7 @@ def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=None
 
 
 def _fill_random(self: Tensor, draw: np.ndarray, op: str) -> Tensor:
-    if STATE.enabled and self._rg and self.grad_fn is None:
+    if current().enabled and self._rg and self.grad_fn is None:
         write_back(self, self, op)  # raises the leaf error
     self._data[...] = draw
     self._bump_version()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tapegrad.autograd.grad_mode import STATE
+from tapegrad.autograd.grad_mode import current
 from tapegrad.tensor import Tensor
 
 
@@ -83,8 +83,9 @@ def _observed(name: str, fn: Callable) -> Callable:
     @functools.wraps(fn)
     def observed(*args, **kwargs):
         out = fn(*args, **kwargs)
-        if STATE.tracers and STATE.enabled:
-            for tracer in STATE.tracers:
+        state = current()
+        if state.tracers and state.enabled:
+            for tracer in state.tracers:
                 on_plain_op = getattr(tracer, "on_plain_op", None)
                 if on_plain_op is not None:
                     on_plain_op(name, args, kwargs, out)

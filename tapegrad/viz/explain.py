@@ -14,7 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 from tapegrad.autograd.engine import grad as autograd_grad
-from tapegrad.autograd.grad_mode import STATE
+from tapegrad.autograd.grad_mode import current
 from tapegrad.tensor import Tensor
 from tapegrad.viz.trace import RECORDS, Names, Tape, format_shape, grad_norm, op_name
 
@@ -158,13 +158,13 @@ def explain(output: Tensor, gradient=None, params: dict | None = None, max_value
             "call explain() before backward(), or run that backward with retain_graph=True"
         )
     with Tape(params):
-        STATE.tracers.append(recorder)
+        current().tracers.append(recorder)
         try:
             grads = autograd_grad(
                 output, leaves, grad_outputs=gradient, retain_graph=True, allow_unused=True
             )
         finally:
-            STATE.tracers.remove(recorder)
+            current().tracers.remove(recorder)
     return recorder.explanation(output, leaves, grads, names, params)
 
 

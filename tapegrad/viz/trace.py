@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from tapegrad.autograd.grad_mode import STATE
+from tapegrad.autograd.grad_mode import current
 from tapegrad.nn.parameter import Parameter
 from tapegrad.tensor import Tensor
 
@@ -173,11 +173,11 @@ class Tape:
         self._step = 0
 
     def __enter__(self) -> Tape:
-        STATE.tracers.append(self)
+        current().tracers.append(self)
         return self
 
     def __exit__(self, *exc) -> None:
-        STATE.tracers.remove(self)
+        current().tracers.remove(self)
 
     # --- the tracer interface the autograd core calls -----------------------------------
 

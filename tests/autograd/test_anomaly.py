@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import tapegrad as tg
-from tapegrad.autograd.grad_mode import STATE
+from tapegrad.autograd.grad_mode import current
 
 
 def sqrt_at_zero(x):
@@ -77,11 +77,11 @@ def test_nodes_outside_anomaly_mode_have_no_origin():
     x = tg.ones(2, requires_grad=True)
     y = x * 2
     assert y.grad_fn.origin is None and y.grad_fn.recorded_args is None
-    assert STATE.tracers == []  # nothing runs on the recording path when off
+    assert current().tracers == []  # nothing runs on the recording path when off
     with tg.autograd.detect_anomaly():
         z = x * 2
     assert z.grad_fn.origin.line == _line_of("z = x * 2")
-    assert STATE.tracers == []
+    assert current().tracers == []
 
 
 def _line_of(snippet: str) -> int:
@@ -134,7 +134,7 @@ def test_switches_nest_and_restore():
         assert tg.autograd.is_anomaly_enabled()
     finally:
         tg.autograd.set_detect_anomaly(False)
-    assert STATE.tracers == []
+    assert current().tracers == []
 
 
 def test_detect_anomaly_as_a_decorator():
@@ -175,14 +175,14 @@ def test_other_tracers_keep_working():
             Counter.backwards += 1
 
     counter = Counter()
-    STATE.tracers.append(counter)
+    current().tracers.append(counter)
     try:
         x = tg.ones(2, requires_grad=True)
         with tg.autograd.detect_anomaly():
             (x * 2).sum().backward()
-        assert STATE.tracers == [counter]
+        assert current().tracers == [counter]
     finally:
-        STATE.tracers.remove(counter)
+        current().tracers.remove(counter)
     assert (Counter.records, Counter.backwards) == (2, 2)
 
 

@@ -158,3 +158,18 @@ def test_second_derivative_is_finite_at_saturation(name, dtype):
     (g,) = tg.autograd.grad(getattr(tg, name)(x), x, tg.ones(2, dtype=x.dtype), create_graph=True)
     (gg,) = tg.autograd.grad(g, x, tg.ones(2, dtype=x.dtype))
     np.testing.assert_array_equal(gg.numpy(), np.zeros(2, dtype=dtype))
+
+
+@pytest.mark.parametrize("grad", [True, False], ids=["recording", "no_grad"])
+def test_ops_are_quiet_but_leave_numpy_error_state_to_the_caller(grad):
+    # ops silence numpy inside (their own quiet context); the caller's numpy code still warns
+    x = tg.tensor([1e30, 0.0], requires_grad=grad)
+    with np.errstate(over="raise", divide="raise", invalid="raise"):
+        before = np.geterr()
+        y = (x * x).exp() / x  # overflow, then division by zero
+        assert np.geterr() == before
+        with pytest.raises(FloatingPointError):
+            np.float32(1e30) * np.float32(1e30)
+    assert np.isinf(y.detach().numpy()[0])
+    with pytest.warns(RuntimeWarning, match="overflow"):
+        np.exp(np.float32(100))

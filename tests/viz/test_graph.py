@@ -10,7 +10,7 @@ import pytest
 
 import tapegrad as tg
 from tapegrad import nn
-from tapegrad.autograd.grad_mode import STATE
+from tapegrad.autograd.grad_mode import current
 from tapegrad.viz import colors
 from tapegrad.viz.trace import op_name
 from tests.viz.models import RNN, Lin, mlp_loss
@@ -213,11 +213,11 @@ def test_show_order_numbers_nodes_in_replay_order():
     with tg.viz.trace():
         h = model(x)
         loss = (h * h).sum() + h.exp().mean()  # h feeds two branches
-        STATE.tracers.append(spy)
+        current().tracers.append(spy)
         try:
             loss.backward()
         finally:
-            STATE.tracers.remove(spy)
+            current().tracers.remove(spy)
     labels = [lines[0] for lines, _ in op_nodes(tg.viz.draw(loss, show_order=True)).values()]
     steps = {int(m[1]): m[2] for m in (re.match(r"#(\d+) (\w+)", s) for s in labels)}
     assert sorted(steps) == list(range(1, len(spy.nodes) + 1))

@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 import tapegrad as tg
-from tapegrad.autograd.grad_mode import STATE
+from tapegrad.autograd.grad_mode import current
 from tapegrad.viz.trace import RECORDS, NodeRecord
 from tests.viz.models import MLP
 
@@ -92,13 +92,13 @@ def test_function_form_returns_the_result_and_the_tape():
     x = tg.ones(3, requires_grad=True)
     out, tape = tg.viz.trace(lambda t: (t * 2).sum(), x)
     assert out.item() == 6.0 and [e.op for e in tape.nodes] == ["Mul", "Sum"]
-    assert STATE.tracers == []
+    assert current().tracers == []
 
 
 def test_nothing_is_recorded_outside_a_trace():
     x = tg.ones(3, requires_grad=True)
     y = (x * 2).sum()
-    assert STATE.tracers == [] and y.grad_fn not in RECORDS
+    assert current().tracers == [] and y.grad_fn not in RECORDS
     y.backward()
     assert y.grad_fn not in RECORDS
 

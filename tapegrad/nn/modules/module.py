@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from tapegrad import dtypes
-from tapegrad.autograd.grad_mode import STATE, ModuleScope, no_grad
+from tapegrad.autograd.grad_mode import PER_THREAD, ModuleScope, no_grad
 from tapegrad.nn.parameter import Parameter
 from tapegrad.tensor import Tensor, _make, device
 
@@ -53,7 +53,7 @@ class Module:
             result = hook(self, args)
             if result is not None:
                 args = result if isinstance(result, tuple) else (result,)
-        state = STATE
+        state = PER_THREAD.state
         outer = state.module_stack
         # recorded ops keep this call's scope: tg.viz groups them by module call
         state.module_stack = ModuleScope(outer, self)
