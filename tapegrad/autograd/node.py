@@ -97,26 +97,36 @@ class Node:
         raw = self.xp is _NAMESPACES[True]
         values = []
         for entry in saved:
-            kind, value, version = entry
-            if kind == "input":
+            if type(entry) is not tuple:  # an input Tensor saved at version 0
+                counter = entry._vc
+                if counter is not None and counter.value != 0:
+                    raise RuntimeError(_modified_message(self, entry, 0, counter.value))
+                values.append(entry._data if raw else entry)
+                continue
+            kind = entry[0]
+            if kind == "output":
+                _, array, nr, counter = entry
+                if counter.value != 0:
+                    raise RuntimeError(_modified_message(self, entry, 0, counter.value))
+                values.append(array if raw else _make(array, array.dtype.kind == "f", self, nr))
+            elif kind == "input":
+                _, value, version = entry
                 now = 0 if value._vc is None else value._vc.value
                 if now != version:
                     raise RuntimeError(_modified_message(self, entry, version, now))
                 values.append(value._data if raw else value)
-            elif kind == "output":
-                if version.value != 0:
-                    raise RuntimeError(_modified_message(self, entry, 0, version.value))
-                array, nr = value
-                values.append(array if raw else _make(array, array.dtype.kind == "f", self, nr))
             else:
+                value = entry[1]
                 values.append(value._data if raw and isinstance(value, Tensor) else value)
         return tuple(values)
 
     def _pack(self, outputs: tuple, raw_outputs: tuple) -> None:
         """Turn what forward asked to save into entries whose in-place changes can be detected.
 
-        An input Tensor is kept with its version; an output array with its output number and a
-        version counter shared with the output tensor; a Python scalar or None as it is.
+        Entries: an input Tensor at version 0 as itself (so saving only such inputs keeps
+        forward's tuple: no object per entry); ``("input", tensor, version)`` at another
+        version; ``("output", array, output_nr, counter)`` for an output, with a version
+        counter shared with the output tensor; ``("const", value)`` for anything else.
         """
         saved = self._saved
         # the output array alone (exp, tanh, relu ...); an input Tensor that forward saved and
@@ -128,19 +138,25 @@ class Node:
             and type(saved[0]) is np.ndarray
         ):
             return self._pack_output(outputs[0])
-        entries = []
-        for value in saved:
+        entries = None  # a list from the first value that needs an entry object
+        for i, value in enumerate(saved):
             if isinstance(value, Tensor):
                 # _rg first: the common saved input costs no identity search
                 if value._rg or not _is_one_of(value, raw_outputs):
-                    entries.append(("input", value, 0 if value._vc is None else value._vc.value))
+                    version = 0 if value._vc is None else value._vc.value
+                    entry = value if version == 0 else ("input", value, version)
                 else:  # an output that a user's forward returned as a Tensor
-                    entries.append(self._pack_array(value._data, outputs, raw_outputs))
+                    entry = self._pack_array(value._data, outputs, raw_outputs)
             elif isinstance(value, (np.ndarray, np.generic)):
-                entries.append(self._pack_array(value, outputs, raw_outputs))
+                entry = self._pack_array(value, outputs, raw_outputs)
             else:
-                entries.append(("const", value, None))
-        self._saved = tuple(entries)
+                entry = ("const", value)
+            if entries is None and entry is not value:
+                entries = list(saved[:i])
+            if entries is not None:
+                entries.append(entry)
+        if entries is not None:
+            self._saved = tuple(entries)
 
     def _pack_array(self, value, outputs: tuple, raw_outputs: tuple) -> tuple:
         """An output array (matched by identity, before or after wrapping) or a constant."""
@@ -148,14 +164,14 @@ class Node:
             if value is out._data or value is raw:
                 if out._vc is None:  # a counter to watch for in-place writes to it
                     out._vc = _new_counter()
-                return ("output", (out._data, nr), out._vc)
-        return ("const", _make(np.asarray(value)), None)
+                return ("output", out._data, nr, out._vc)
+        return ("const", _make(np.asarray(value)))
 
     def _pack_output(self, out: Tensor) -> None:
         """_pack when a one-output forward saved just its output (no searching)."""
         if out._vc is None:
             out._vc = _new_counter()
-        self._saved = (("output", (out._data, 0), out._vc),)
+        self._saved = (("output", out._data, 0, out._vc),)
 
     def input_shape(self, index: int) -> tuple:
         """(shape, dtype) of input ``index``, read off its edge: a leaf, or an op's output."""
@@ -257,7 +273,7 @@ def _is_one_of(value, candidates: tuple) -> bool:
     return any(candidate is value for candidate in candidates)
 
 
-def _modified_message(node: Node, entry: tuple, saved: int, now: int) -> str:
+def _modified_message(node: Node, entry, saved: int, now: int) -> str:
     index = next(i for i, e in enumerate(node._saved) if e is entry)
     return (
         "one of the variables needed for gradient computation has been modified by an inplace "

@@ -110,13 +110,12 @@ def op_name(node) -> str:
 def saved_arrays(node) -> list:
     """The arrays a node keeps for backward (see Node._pack for the entry layout)."""
     arrays = []
-    for kind, value, _ in node._saved or ():
-        if kind == "input":
-            arrays.append(value._data)
-        elif kind == "output":
-            arrays.append(value[0])
-        elif isinstance(value, Tensor):
-            arrays.append(value._data)
+    for entry in node._saved or ():
+        if type(entry) is not tuple:  # an input Tensor
+            arrays.append(entry._data)
+        elif entry[0] != "const" or isinstance(entry[1], Tensor):
+            value = entry[1]
+            arrays.append(value._data if isinstance(value, Tensor) else value)
     return arrays
 
 
