@@ -60,6 +60,10 @@ class Function:
     numerics_hint: dict | None = None
     numerics_stable_after: tuple = ()
 
+    # The node's name in the graph when it is not the class name (torch names the node of
+    # amax MaxBackward0): read by Node.name(), tg.viz and tg.onnx.
+    graph_name: str | None = None
+
     @staticmethod
     def forward(ctx, *args, **kwargs):
         raise NotImplementedError("a Function subclass must implement forward(ctx, ...)")

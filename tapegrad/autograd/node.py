@@ -190,7 +190,7 @@ class Node:
         """
         fn = self.fn
         if fn.__module__.startswith("tapegrad."):
-            return getattr(fn, "graph_name", fn.__name__) + "Backward0"
+            return (fn.graph_name or fn.__name__) + "Backward0"
         return fn.__name__ + "Backward"
 
     @property

@@ -37,7 +37,7 @@ class Call:
     def name(self) -> str:
         if isinstance(self.fn, str):
             return self.fn
-        return getattr(self.fn, "graph_name", self.fn.__name__)
+        return self.fn.graph_name or self.fn.__name__
 
     def where(self) -> str:
         module = f" in module {type(self.scope[-1]).__name__}" if self.scope else ""

@@ -104,7 +104,7 @@ class Names:
 
 def op_name(node) -> str:
     """The op's short name, e.g. ``Mul`` (torch's grad_fn name without ``Backward0``)."""
-    return getattr(node.fn, "graph_name", node.fn.__name__)
+    return node.fn.graph_name or node.fn.__name__
 
 
 def saved_arrays(node) -> list:
