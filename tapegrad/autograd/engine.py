@@ -15,7 +15,7 @@ import numpy as np
 from tapegrad.autograd.anomaly import describe_origin
 from tapegrad.autograd.errstate import restore, silence
 from tapegrad.autograd.grad_mode import current
-from tapegrad.autograd.node import _NAMESPACES, Node
+from tapegrad.autograd.node import _NAMESPACES, Node, compact_edge, full_edge
 from tapegrad.tensor import Tensor, _make
 
 
@@ -182,14 +182,18 @@ def _run(roots, seeds, retain_graph, create_graph, inputs, capture: bool) -> dic
     try:
         # The first round hands the seeds to the roots, as if from a node (torch's GraphRoot)
         node = None
-        edges = tuple((t, None) if t.grad_fn is None else (t.grad_fn, t._output_nr) for t in roots)
+        edges = tuple(compact_edge(t.grad_fn, t._output_nr) if t.grad_fn else t for t in roots)
         grads = grad_inputs = [g if create_graph else g._data for g in seeds]
         while True:
             for i, (edge, g) in enumerate(zip(edges, grad_inputs)):
                 if edge is None or g is None:
                     continue
-                target, nr = edge
-                if nr is None:  # a leaf: its gradients are summed in `leaves`
+                if type(edge) is Node:  # compact edges (node.compact_edge): output 0 of a node
+                    target, nr = edge, 0
+                elif type(edge) is tuple:  # another output of a node
+                    target, nr = edge
+                else:  # a leaf: its gradients are summed in `leaves`
+                    target = edge
                     if wanted is not None and id(target) not in wanted:
                         continue
                     data = target._data
@@ -239,7 +243,7 @@ def _run(roots, seeds, retain_graph, create_graph, inputs, capture: bool) -> dic
             if not heap:
                 break
             node = pop(heap)[1]
-            edges = node.edges
+            edges = node._edges
             grads = pending.pop(node)
             if node._hooks or node._retained or wanted is not None:
                 grads = _output_grads(node, grads, wanted, captured, capture)
@@ -288,10 +292,10 @@ def _run(roots, seeds, retain_graph, create_graph, inputs, capture: bool) -> dic
 
 
 def _has_needed_edge(node: Node, needed: set, wanted: set) -> bool:
-    for edge in node.edges:
+    for edge in node._edges:
         if edge is None:
             continue
-        target, nr = edge
+        target, nr = full_edge(edge)
         if (id(target) in wanted) if nr is None else (target in needed):
             return True
     return False

@@ -82,8 +82,9 @@ class Function:
         needs = []
         for arg in args:  # each input's edge into the graph, None if it needs no gradient
             if isinstance(arg, Tensor) and arg._rg:
-                node = arg.grad_fn
-                edges.append((arg, None) if node is None else (node, arg._output_nr))
+                node = arg.grad_fn  # the edge as compact_edge stores it, inlined
+                nr = arg._output_nr
+                edges.append(arg if node is None else node if nr == 0 else (node, nr))
                 needs.append(True)
             else:
                 edges.append(None)
@@ -99,7 +100,7 @@ class Function:
         ctx.xp = _NAMESPACES[False]
         ctx._hooks = ctx._retained = None
         ctx.non_differentiable = ()
-        ctx.edges = tuple(edges)
+        ctx._edges = tuple(edges)
         ctx.needs_input_grad = tuple(needs)
         if cls.plain_forward:
             raw = state.quiet.run(cls.forward, ctx, *args, **kwargs)

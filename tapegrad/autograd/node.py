@@ -29,7 +29,8 @@ class Node:
     """One op on the tape: the Function that ran, its input edges and its saved values.
 
     ``edges[i]`` is ``(node, output_nr)`` for an input made by another op, ``(tensor, None)``
-    for a leaf that requires grad, or ``None`` when input ``i`` needs no gradient.
+    for a leaf that requires grad, or ``None`` when input ``i`` needs no gradient. The node
+    stores them compactly (``_edges``, see ``compact_edge``): most edges need no tuple.
     """
 
     # Slots for what every recorded op sets, so a node needs no instance dict; ``__dict__``
@@ -37,11 +38,11 @@ class Node:
     __slots__ = (
         "__dict__",
         "__weakref__",
+        "_edges",  # per input, compact_edge(...) of its edge
         "_freed",
         "_hooks",  # {output_nr: [hook]} of register_hook on an output, or None
         "_retained",  # {output_nr: weakref to the output} of retain_grad, or None
         "_saved",  # what save_for_backward got; after forward, entries as _pack makes them
-        "edges",
         "fn",
         "needs_input_grad",
         "non_differentiable",  # output arrays of mark_non_differentiable
@@ -59,7 +60,7 @@ class Node:
 
     def __init__(self, fn: type, edges: tuple = (), needs_input_grad: tuple = ()):
         self.fn = fn
-        self.edges = edges
+        self._edges = tuple(compact_edge(*edge) if edge else None for edge in edges)
         self.needs_input_grad = needs_input_grad
         self.out_meta = ()
         self.seq = -1
@@ -175,12 +176,17 @@ class Node:
 
     def input_shape(self, index: int) -> tuple:
         """(shape, dtype) of input ``index``, read off its edge: a leaf, or an op's output."""
-        target, output_nr = self.edges[index]
+        target, output_nr = full_edge(self._edges[index])
         if output_nr is None:
             return target._data.shape, target._data.dtype
         return target.out_meta[output_nr]
 
     # --- graph introspection, as torch's grad_fn -------------------------------------------
+
+    @property
+    def edges(self) -> tuple:
+        """Per forward input: ``(node, output_nr)``, ``(leaf tensor, None)`` or None."""
+        return tuple(None if edge is None else full_edge(edge) for edge in self._edges)
 
     def name(self) -> str:
         """The op's name in the graph, as torch's grad_fn.name().
@@ -260,6 +266,23 @@ class AccumulateGrad:
 
     def __hash__(self) -> int:
         return id(self.variable)
+
+
+def compact_edge(target, output_nr):
+    """How a node stores an edge: output 0 of a node as the node itself, a leaf as the tensor,
+    and only another output as a ``(node, output_nr)`` tuple (a graph holds fewer objects)."""
+    if output_nr is None or (output_nr == 0 and type(target) is Node):
+        return target
+    return (target, output_nr)
+
+
+def full_edge(edge) -> tuple:
+    """``(node, output_nr)`` or ``(leaf, None)`` from a compact (not None) edge."""
+    if type(edge) is Node:
+        return edge, 0
+    if type(edge) is tuple:
+        return edge
+    return edge, None
 
 
 def _new_counter() -> _VersionCounter:
