@@ -103,7 +103,7 @@ def _root_grads(tensors: tuple, grad_tensors) -> list:
                     "grad can be implicitly created only for scalar outputs; output "
                     f"{i} has shape {tuple(t.shape)}: pass backward(gradient=...) of that shape"
                 )
-            g = _make(np.ones_like(t._data))
+            g = _make(np.ones(t._data.shape, t._data.dtype))  # np.ones_like costs Python frames
         else:
             if not isinstance(g, Tensor):
                 g = _make(np.asarray(g, dtype=t._data.dtype))

@@ -63,7 +63,9 @@ def transpose(input, dim0: int, dim1: int):
 
 
 def unsqueeze(input, dim: int):
-    return np.expand_dims(input, dim)
+    shape = input.shape  # a reshape: np.expand_dims costs several Python frames
+    at = dim if dim >= 0 else dim + len(shape) + 1
+    return input.reshape(shape[:at] + (1,) + shape[at:])
 
 
 def squeeze(input, dim: int):
@@ -82,5 +84,9 @@ def scatter_add(input, dim: int, index, src):
     out = input.reshape(input.shape or (1,)).copy()
     i = index.reshape(index.shape or (1,))
     src = src.reshape(src.shape or (1,))[tuple(slice(0, n) for n in i.shape)]
-    add_at(out, along(i, d), src)  # ScatterAdd's own kernel: repeated indices accumulate
+    key = along(i, d)
+    if i.shape[d] == 1:  # one index per line along dim (cross entropy's): no position repeats
+        out[key.post] += src
+    else:
+        add_at(out, key, src)  # ScatterAdd's own kernel: repeated indices accumulate
     return out.reshape(input.shape)

@@ -145,8 +145,12 @@ def _nll_array(x: np.ndarray, target: np.ndarray, weight, ignore_index: int, red
     safe = np.where(valid, target, 0)
     w = valid.astype(x.dtype) if weight is None else weight[safe] * valid
     w = w.astype(x.dtype, copy=False)
-    index = np.expand_dims(safe, 1)
-    losses = -w * np.take_along_axis(x, index, axis=1)[:, 0]
+    index = safe[:, np.newaxis]  # (N, 1, d1, ...)
+    if x.ndim == 2:  # plain indexing picks x[n, t_n]: take_along_axis costs Python frames
+        picked = x[np.arange(len(safe)), safe]
+    else:
+        picked = np.take_along_axis(x, index, axis=1)[:, 0]
+    losses = -w * picked
     coef = -w
     if reduction == "none":
         out = losses
@@ -190,6 +194,10 @@ def _nll(input, target, weight, ignore_index: int, reduction: str, op: str, fn=N
     return out.reshape(()) if unbatched and reduction == "none" else out
 
 
+def _shapes(x_shape: tuple, t_shape: tuple) -> str:
+    return f"input shape {x_shape}, target shape {t_shape}"
+
+
 def _class_targets(input: Tensor, target: Tensor, weight, ignore_index: int, op: str):
     """Check class-index targets against (N, C, d1, ...) input; return them as an array."""
     if input.dim() < 1:
@@ -201,31 +209,38 @@ def _class_targets(input: Tensor, target: Tensor, weight, ignore_index: int, op:
             f"{op}: expected class indices of an integer dtype as target, got dtype "
             f"{target.dtype} (shape {tuple(target.shape)} for input {tuple(input.shape)})"
         )
-    shapes = f"input shape {tuple(input.shape)}, target shape {tuple(target.shape)}"
-    if target.dim() == 0 or input.shape[0] != target.shape[0]:
-        batch = target.shape[0] if target.dim() else "none"
+    x_shape, t_shape = input._data.shape, target._data.shape
+    if not t_shape or x_shape[0] != t_shape[0]:
+        batch = t_shape[0] if t_shape else "none"
         raise ValueError(
-            f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
-            f"({batch}): {shapes}"
+            f"Expected input batch_size ({x_shape[0]}) to match target batch_size "
+            f"({batch}): {_shapes(x_shape, t_shape)}"
         )
-    expected = (input.shape[0], *input.shape[2:])
-    if tuple(target.shape) != expected:
+    expected = (x_shape[0], *x_shape[2:])
+    if t_shape != expected:
         raise RuntimeError(
-            f"Expected target size {list(expected)}, got {list(target.shape)}: {shapes}"
+            f"Expected target size {list(expected)}, got {list(t_shape)}: "
+            f"{_shapes(x_shape, t_shape)}"
         )
-    classes = input.shape[1]
+    classes = x_shape[1]
     if weight is not None and tuple(weight.shape) != (classes,):
         raise RuntimeError(
             f"weight tensor should be defined either for all {classes} classes or no classes "
             f"but got weight tensor of shape: {list(weight.shape)}"
         )
     values = target._data
+    if (
+        values.size
+        and np.minimum.reduce(values, axis=None) >= 0
+        and (np.maximum.reduce(values, axis=None) < classes)
+    ):
+        return values  # all in range, whatever ignore_index is: the common case, two reductions
     bad = (values != ignore_index) & ((values < 0) | (values >= classes))
     if bad.any():
         position = tuple(int(i) for i in np.argwhere(bad)[0])
         raise IndexError(
-            f"Target {values[position]} is out of bounds: {op} got {shapes} ({classes} classes), "
-            f"bad target at index {position}"
+            f"Target {values[position]} is out of bounds: {op} got "
+            f"{_shapes(x_shape, t_shape)} ({classes} classes), bad target at index {position}"
         )
     return values
 
