@@ -51,6 +51,10 @@ def mean(input, dim=None, keepdim: bool = False):
 
 
 def expand(input, *sizes):
+    if input.size == 1:  # one value (a full sum's or mean's gradient): np.broadcast_to's view,
+        view = np.ndarray(sizes, input.dtype, input, 0, (0,) * len(sizes))  # without its frames
+        view.flags.writeable = False
+        return view
     return np.broadcast_to(input, sizes)
 
 

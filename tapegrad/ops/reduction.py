@@ -83,7 +83,8 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, x, dims, keepdim, dtype):
         _remember(ctx, x, dims, keepdim)
-        return np.sum(x._data, axis=dims, keepdims=keepdim, dtype=dtype)
+        # the ufunc's reduce, as np.sum calls it, without np.sum's Python frames
+        return np.add.reduce(x._data, axis=dims, keepdims=keepdim, dtype=dtype)
 
     @staticmethod
     def backward(ctx, grad):
@@ -109,10 +110,14 @@ class Mean(Function):
     @staticmethod
     def forward(ctx, x, dims, keepdim):
         _remember(ctx, x, dims, keepdim)
-        count = _count(x._data.shape, dims)
+        data = x._data
+        count = _count(data.shape, dims)
         if count == 0:  # the mean of nothing is NaN, as torch (numpy would warn)
-            return np.full(np.sum(x._data, axis=dims, keepdims=keepdim).shape, np.nan, x.dtype)
-        return np.mean(x._data, axis=dims, keepdims=keepdim)
+            return np.full(np.sum(data, axis=dims, keepdims=keepdim).shape, np.nan, x.dtype)
+        if data.dtype.itemsize < 4:  # np.mean sums float16 in float32
+            return np.mean(data, axis=dims, keepdims=keepdim)
+        # np.mean's own steps (a sum, then a division in the input's dtype), without its frames
+        return np.true_divide(np.add.reduce(data, axis=dims, keepdims=keepdim), count)
 
     @staticmethod
     def backward(ctx, grad):
