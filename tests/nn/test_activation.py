@@ -374,3 +374,19 @@ def test_hardtanh_layer_rejects_empty_range():
 def test_softmax_layer_without_dim_warns():
     with pytest.warns(UserWarning, match="Implicit dimension choice for softmax"):
         tg.nn.Softmax()(tg.randn(2, 3))
+
+
+@pytest.mark.parametrize("columns", [8, 4096], ids=["small", "large"])  # two code paths
+def test_relu_special_values_and_mask_at_any_size(columns):
+    # torch: relu(nan) = nan and its gradient passes there; 0 at -inf, -0.0 and 0
+    x = np.random.default_rng(0).standard_normal((2, columns)).astype(np.float32)
+    x[0, :5] = [np.nan, -np.inf, np.inf, -0.0, 0.0]
+    t = tg.tensor(x, requires_grad=True)
+    out = F.relu(t)
+    expected = np.where(np.isnan(x) | (x > 0), x, 0)
+    np.testing.assert_array_equal(out.detach().numpy(), expected)
+    out.backward(tg.ones_like(out))
+    np.testing.assert_array_equal(t.grad.numpy(), (np.isnan(x) | (x > 0)).astype(np.float32))
+    ints = np.arange(-2 * columns, 2 * columns, dtype=np.int32).reshape(4, -1)
+    assert F.relu(tg.tensor(ints)).dtype == tg.int32
+    np.testing.assert_array_equal(F.relu(tg.tensor(ints)).numpy(), np.maximum(ints, 0))
