@@ -182,7 +182,9 @@ def _run(roots, seeds, retain_graph, create_graph, inputs, capture: bool) -> dic
     try:
         # The first round hands the seeds to the roots, as if from a node (torch's GraphRoot)
         node = None
-        edges = tuple(compact_edge(t.grad_fn, t._output_nr) if t.grad_fn else t for t in roots)
+        edges = tuple(
+            t if t.grad_fn is None else compact_edge(t.grad_fn, t._output_nr) for t in roots
+        )
         grads = grad_inputs = [g if create_graph else g._data for g in seeds]
         while True:
             for i, (edge, g) in enumerate(zip(edges, grad_inputs)):

@@ -42,6 +42,8 @@ except ImportError:  # numpy 1.x
         np.seterr(**token)
 
     class _Seterr:
+        """quiet_context's stand-in: sets and resets numpy's error state around each call."""
+
         def run(self, fn, *args, **kwargs):
             token = silence()
             try:
