@@ -167,7 +167,7 @@ def _one_output_meta(key: tuple) -> tuple:
 
 def _apply_plain(cls, args: tuple, kwargs: dict):
     """Run the op without recording (no_grad, or no input requires grad): no bookkeeping."""
-    ctx = Node(cls, (), (False,) * len(args))  # a forward may read needs_input_grad
+    ctx = Node(cls, (False,) * len(args))  # a forward may read needs_input_grad
     if cls.plain_forward:
         raw = PER_THREAD.state.quiet.run(cls.forward, ctx, *args, **kwargs)
     else:

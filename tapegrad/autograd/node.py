@@ -58,9 +58,9 @@ class Node:
     recorded_args = None  # anomaly mode: copies of the forward's arguments, for check_graph
     forward_kwargs = None  # keyword arguments of apply, when there were any
 
-    def __init__(self, fn: type, edges: tuple = (), needs_input_grad: tuple = ()):
+    def __init__(self, fn: type, needs_input_grad: tuple = ()):
         self.fn = fn
-        self._edges = tuple(compact_edge(*edge) if edge else None for edge in edges)
+        self._edges = ()
         self.needs_input_grad = needs_input_grad
         self.out_meta = ()
         self.seq = -1
@@ -138,7 +138,8 @@ class Node:
             and saved[0] is raw_outputs[0]
             and type(saved[0]) is np.ndarray
         ):
-            return self._pack_output(outputs[0])
+            self._saved = (_output_entry(outputs[0], 0),)
+            return
         entries = None  # a list from the first value that needs an entry object
         for i, value in enumerate(saved):
             if isinstance(value, Tensor):
@@ -163,16 +164,8 @@ class Node:
         """An output array (matched by identity, before or after wrapping) or a constant."""
         for nr, (out, raw) in enumerate(zip(outputs, raw_outputs)):
             if value is out._data or value is raw:
-                if out._vc is None:  # a counter to watch for in-place writes to it
-                    out._vc = _new_counter()
-                return ("output", out._data, nr, out._vc)
+                return _output_entry(out, nr)
         return ("const", _make(np.asarray(value)))
-
-    def _pack_output(self, out: Tensor) -> None:
-        """_pack when a one-output forward saved just its output (no searching)."""
-        if out._vc is None:
-            out._vc = _new_counter()
-        self._saved = (("output", out._data, 0, out._vc),)
 
     def input_shape(self, index: int) -> tuple:
         """(shape, dtype) of input ``index``, read off its edge: a leaf, or an op's output."""
@@ -271,7 +264,7 @@ class AccumulateGrad:
 def compact_edge(target, output_nr):
     """How a node stores an edge: output 0 of a node as the node itself, a leaf as the tensor,
     and only another output as a ``(node, output_nr)`` tuple (a graph holds fewer objects)."""
-    if output_nr is None or (output_nr == 0 and type(target) is Node):
+    if output_nr is None or output_nr == 0:
         return target
     return (target, output_nr)
 
@@ -285,11 +278,13 @@ def full_edge(edge) -> tuple:
     return edge, None
 
 
-def _new_counter() -> _VersionCounter:
-    """_VersionCounter() without an __init__ frame (one per op that saves its output)."""
-    counter = _new(_VersionCounter)
-    counter.value = 0
-    return counter
+def _output_entry(out: Tensor, output_nr: int) -> tuple:
+    """The saved entry of an output, with a version counter to watch for in-place writes."""
+    counter = out._vc
+    if counter is None:  # _VersionCounter() without an __init__ frame: one per such op
+        counter = out._vc = _new(_VersionCounter)
+        counter.value = 0
+    return ("output", out._data, output_nr, counter)
 
 
 def _is_one_of(value, candidates: tuple) -> bool:
