@@ -78,19 +78,46 @@ class Function:
         state = PER_THREAD.state  # one thread-local read; the rest are plain attributes
         if not state.enabled:
             return _apply_plain(cls, args, kwargs)
-        edges = []
-        needs = []
-        for arg in args:  # each input's edge into the graph, None if it needs no gradient
-            if isinstance(arg, Tensor) and arg._rg:
-                node = arg.grad_fn  # the edge as compact_edge stores it, inlined
-                nr = arg._output_nr
-                edges.append(arg if node is None else node if nr == 0 else (node, nr))
-                needs.append(True)
+        # each input's edge into the graph, None if it needs no gradient: compact_edge inlined,
+        # and without a loop for one and two inputs (the ops that run most)
+        if len(args) == 1:
+            x = args[0]
+            if not (isinstance(x, Tensor) and x._rg):
+                return _apply_plain(cls, args, kwargs)
+            node = x.grad_fn
+            edges = (x if node is None else node if x._output_nr == 0 else (node, x._output_nr),)
+            needs = _NEEDS_ONE
+        elif len(args) == 2:
+            x, y = args
+            if isinstance(x, Tensor) and x._rg:
+                node = x.grad_fn
+                x = x if node is None else node if x._output_nr == 0 else (node, x._output_nr)
             else:
-                edges.append(None)
-                needs.append(False)
-        if True not in needs:
-            return _apply_plain(cls, args, kwargs)
+                x = None
+            if isinstance(y, Tensor) and y._rg:
+                node = y.grad_fn
+                y = y if node is None else node if y._output_nr == 0 else (node, y._output_nr)
+            elif x is None:
+                return _apply_plain(cls, args, kwargs)
+            else:
+                y = None
+            edges = (x, y)
+            needs = (
+                _NEEDS_BOTH if x is not None and y is not None else (x is not None, y is not None)
+            )
+        else:
+            edges = []
+            for arg in args:
+                if isinstance(arg, Tensor) and arg._rg:
+                    node = arg.grad_fn
+                    nr = arg._output_nr
+                    edges.append(arg if node is None else node if nr == 0 else (node, nr))
+                else:
+                    edges.append(None)
+            needs = tuple([edge is not None for edge in edges])
+            if True not in needs:
+                return _apply_plain(cls, args, kwargs)
+            edges = tuple(edges)
 
         # Record one node. This runs for every op, so calls are inlined where they cost.
         ctx = _new(Node)  # Node(cls) without an __init__ frame
@@ -100,8 +127,8 @@ class Function:
         ctx.xp = _NAMESPACES[False]
         ctx._hooks = ctx._retained = None
         ctx.non_differentiable = ()
-        ctx._edges = tuple(edges)
-        ctx.needs_input_grad = tuple(needs)
+        ctx._edges = edges
+        ctx.needs_input_grad = needs
         if cls.plain_forward:
             raw = state.quiet.run(cls.forward, ctx, *args, **kwargs)
         else:
@@ -152,6 +179,10 @@ class Function:
             _observe(ctx, args, (out,))
         return out
 
+
+# needs_input_grad of one- and two-input ops: shared tuples, not new ones for gc to track
+_NEEDS_ONE = (True,)
+_NEEDS_BOTH = (True, True)
 
 # out_meta of one-output nodes, shared by every node with that output shape and dtype: a graph
 # of 20,000 nodes then holds a few of these, not 20,000 pairs of tuples for gc to walk.

@@ -154,13 +154,13 @@ def _check_broadcast(op: str, *operands) -> None:
         raise broadcast_error(op, *operands) from None
 
 
-def call_binary(function_cls, x, y, op: str, **kwargs) -> Tensor:
+def call_binary(function_cls, x, y, op: str) -> Tensor:
     """Apply a binary Function to ``operands(x, y)``; a shape mismatch names both shapes."""
     # operands() returns two plain tensors of one dtype as they are: skip its call then
     if type(x) is not Tensor or type(y) is not Tensor or x._data.dtype != y._data.dtype:
         x, y = operands(x, y, op)
     try:
-        return function_cls.apply(x, y, **kwargs)
+        return function_cls.apply(x, y)
     except ValueError:
         _check_broadcast(op, x, y)
         raise
