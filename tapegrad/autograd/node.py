@@ -98,19 +98,22 @@ class Node:
         raw = self.xp is _NAMESPACES[True]
         values = []
         for entry in saved:
-            if type(entry) is not tuple:  # an input Tensor saved at version 0
+            kind = type(entry)
+            if kind is SavedOutput:
+                if entry.value != 0:
+                    raise RuntimeError(_modified_message(self, entry, 0, entry.value))
+                array = entry.array
+                values.append(
+                    array if raw else _make(array, array.dtype.kind == "f", self, entry.output_nr)
+                )
+                continue
+            if kind is not tuple:  # an input Tensor saved at version 0
                 counter = entry._vc
                 if counter is not None and counter.value != 0:
                     raise RuntimeError(_modified_message(self, entry, 0, counter.value))
                 values.append(entry._data if raw else entry)
                 continue
-            kind = entry[0]
-            if kind == "output":
-                _, array, nr, counter = entry
-                if counter.value != 0:
-                    raise RuntimeError(_modified_message(self, entry, 0, counter.value))
-                values.append(array if raw else _make(array, array.dtype.kind == "f", self, nr))
-            elif kind == "input":
+            if entry[0] == "input":
                 _, value, version = entry
                 now = 0 if value._vc is None else value._vc.value
                 if now != version:
@@ -126,8 +129,8 @@ class Node:
 
         Entries: an input Tensor at version 0 as itself (so saving only such inputs keeps
         forward's tuple: no object per entry); ``("input", tensor, version)`` at another
-        version; ``("output", array, output_nr, counter)`` for an output, with a version
-        counter shared with the output tensor; ``("const", value)`` for anything else.
+        version; a ``SavedOutput`` for an output, which is also the output's version counter;
+        ``("const", value)`` for anything else.
         """
         saved = self._saved
         # the output array alone (exp, tanh, relu ...); an input Tensor that forward saved and
@@ -160,7 +163,7 @@ class Node:
         if entries is not None:
             self._saved = tuple(entries)
 
-    def _pack_array(self, value, outputs: tuple, raw_outputs: tuple) -> tuple:
+    def _pack_array(self, value, outputs: tuple, raw_outputs: tuple):
         """An output array (matched by identity, before or after wrapping) or a constant."""
         for nr, (out, raw) in enumerate(zip(outputs, raw_outputs)):
             if value is out._data or value is raw:
@@ -278,13 +281,26 @@ def full_edge(edge) -> tuple:
     return edge, None
 
 
-def _output_entry(out: Tensor, output_nr: int) -> tuple:
-    """The saved entry of an output, with a version counter to watch for in-place writes."""
-    counter = out._vc
-    if counter is None:  # _VersionCounter() without an __init__ frame: one per such op
-        counter = out._vc = _new(_VersionCounter)
-        counter.value = 0
-    return ("output", out._data, output_nr, counter)
+class SavedOutput(_VersionCounter):
+    """A saved output: its array and output number, and the output tensor's version counter.
+
+    One object serves as both (the output is new, so it has no counter yet): an op that saves
+    its output (exp, tanh, sigmoid ...) leaves one object for gc to track, not three.
+    """
+
+    __slots__ = ("array", "output_nr")
+
+
+def _output_entry(out: Tensor, output_nr: int) -> SavedOutput:
+    """The saved entry of an output, watching it for in-place writes (the same entry when an
+    output is saved twice)."""
+    entry = out._vc
+    if entry is None:  # SavedOutput() without an __init__ frame: one per such op
+        entry = out._vc = _new(SavedOutput)
+        entry.value = 0
+        entry.array = out._data
+        entry.output_nr = output_nr
+    return entry
 
 
 def _is_one_of(value, candidates: tuple) -> bool:

@@ -16,6 +16,7 @@ from typing import NamedTuple
 import numpy as np
 
 from tapegrad.autograd.grad_mode import current
+from tapegrad.autograd.node import SavedOutput
 from tapegrad.nn.parameter import Parameter
 from tapegrad.tensor import Tensor
 
@@ -111,7 +112,9 @@ def saved_arrays(node) -> list:
     """The arrays a node keeps for backward (see Node._pack for the entry layout)."""
     arrays = []
     for entry in node._saved or ():
-        if type(entry) is not tuple:  # an input Tensor
+        if type(entry) is SavedOutput:
+            arrays.append(entry.array)
+        elif type(entry) is not tuple:  # an input Tensor
             arrays.append(entry._data)
         elif entry[0] != "const" or isinstance(entry[1], Tensor):
             value = entry[1]

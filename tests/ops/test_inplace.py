@@ -253,6 +253,20 @@ def test_inplace_modified_saved_output_raises():
         y.sum().backward()
 
 
+@pytest.mark.parametrize(
+    "alias", [lambda y: y.detach(), lambda y: y[:1]], ids=["through detach", "through a view"]
+)
+def test_inplace_modified_saved_output_through_an_alias_raises(alias):
+    # the alias shares the output's version counter (torch's rule), so the node sees the write
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    y = x.exp()  # saves its output for backward
+    with tg.no_grad():
+        alias(y).mul_(2)
+    assert y._version == 1
+    with pytest.raises(RuntimeError, match=r"saved tensor 0 of ExpBackward0 is at version 1"):
+        y.sum().backward()
+
+
 def test_inplace_modified_saved_input_raises():
     a = tg.tensor([1.0, 2.0], requires_grad=True)
     b = tg.tensor([3.0, 4.0])
