@@ -12,10 +12,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
+import tapegrad  # ctx.xp when backward records; the package is being imported, this binds it
 from tapegrad.autograd.anomaly import describe_origin
 from tapegrad.autograd.errstate import restore, silence
 from tapegrad.autograd.grad_mode import current
-from tapegrad.autograd.node import _NAMESPACES, Node, compact_edge, full_edge
+from tapegrad.autograd.node import Node, compact_edge, full_edge
+from tapegrad.ops import _numpy_ops
 from tapegrad.tensor import Tensor, _make
 
 
@@ -172,7 +174,6 @@ def _run(roots, seeds, retain_graph, create_graph, inputs, capture: bool) -> dic
     leaves: dict[int, list] = {}  # id(leaf) -> [leaf, summed gradient, owned by the engine]
     heap: list = []  # (-seq, node): the newest pending node first
     push, pop, add = heapq.heappush, heapq.heappop, np.add
-    numpy_ops, recorded_ops = _NAMESPACES[True], _NAMESPACES[False]  # what ctx.xp is
 
     state = current()
     tracers = state.tracers  # this thread's list, read once: tracers added later show in it
@@ -260,11 +261,11 @@ def _run(roots, seeds, retain_graph, create_graph, inputs, capture: bool) -> dic
                 if create_graph:
                     grad_inputs = fn.backward(node, *grads)
                 elif fn.raw_backward:  # numpy in, numpy out: see Function.raw_backward
-                    node.xp = numpy_ops
+                    node.xp = _numpy_ops
                     try:
                         grad_inputs = fn.backward(node, *grads)
                     finally:
-                        node.xp = recorded_ops
+                        node.xp = tapegrad
                 else:
                     grad_inputs = fn.backward(
                         node, *[None if g is None else _make(g) for g in grads]

@@ -10,9 +10,10 @@ import functools
 
 import numpy as np
 
+import tapegrad  # ctx.xp; the package is being imported, this binds it
 from tapegrad.autograd.errstate import restore, silence
 from tapegrad.autograd.grad_mode import PER_THREAD, current, no_grad
-from tapegrad.autograd.node import _NAMESPACES, SEQUENCE, Node
+from tapegrad.autograd.node import SEQUENCE, Node, _output_entry
 from tapegrad.autograd.numerics import check_pattern
 from tapegrad.tensor import Tensor, _make, _new
 
@@ -124,7 +125,7 @@ class Function:
         ctx.fn = cls
         ctx._saved = None
         ctx._freed = False
-        ctx.xp = _NAMESPACES[False]
+        ctx.xp = tapegrad
         ctx._hooks = ctx._retained = None
         ctx.non_differentiable = ()
         ctx._edges = edges
@@ -162,19 +163,26 @@ class Function:
         else:
             out = _wrap_output(raw)
             data = out._data
-        if data.dtype.kind == "f" and not ctx.non_differentiable:
+        dtype = data.dtype
+        if dtype.kind == "f" and not ctx.non_differentiable:
             out._rg = True
             out.grad_fn = ctx
         else:
             out._rg = False
             out.grad_fn = None
-        key = (data.shape, data.dtype)
+        key = (data.shape, dtype)
         meta = _ONE_OUTPUT.get(key)
         if meta is None:
             meta = _one_output_meta(key)
         ctx.out_meta = meta
-        if ctx._saved is not None:
-            ctx._pack((out,), (raw,))
+        saved = ctx._saved
+        if saved is not None:
+            # the output array alone (exp, tanh, relu ...); an input Tensor that forward saved
+            # and returned is packed as an input
+            if len(saved) == 1 and saved[0] is raw and type(raw) is np.ndarray:
+                ctx._saved = (_output_entry(out, 0),)
+            else:
+                ctx._pack((out,), (raw,))
         if state.module_stack or state.tracers:
             _observe(ctx, args, (out,))
         return out

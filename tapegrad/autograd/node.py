@@ -11,6 +11,7 @@ import weakref
 
 import numpy as np
 
+import tapegrad  # ctx.xp when backward records; tapegrad is being imported: this binds it
 from tapegrad.tensor import Tensor, _make, _new, _VersionCounter
 
 # Recording order. Every consumer of a tensor is recorded after it, so replaying nodes from the
@@ -68,7 +69,7 @@ class Node:
         self._freed = False
         self._hooks = self._retained = None
         self.non_differentiable = ()
-        self.xp = _NAMESPACES[False]
+        self.xp = tapegrad
 
     # --- the ctx API of torch.autograd.Function --------------------------------------------
 
@@ -95,7 +96,7 @@ class Node:
             if self._freed:
                 raise RuntimeError(_FREED_MESSAGE.format(name=self.name()))
             return ()
-        raw = self.xp is _NAMESPACES[True]
+        raw = self.xp is not tapegrad
         values = []
         for entry in saved:
             kind = type(entry)
@@ -133,16 +134,6 @@ class Node:
         ``("const", value)`` for anything else.
         """
         saved = self._saved
-        # the output array alone (exp, tanh, relu ...); an input Tensor that forward saved and
-        # returned takes the loop below: it stays an input
-        if (
-            len(saved) == 1
-            and len(outputs) == 1
-            and saved[0] is raw_outputs[0]
-            and type(saved[0]) is np.ndarray
-        ):
-            self._saved = (_output_entry(outputs[0], 0),)
-            return
         entries = None  # a list from the first value that needs an entry object
         for i, value in enumerate(saved):
             if isinstance(value, Tensor):
@@ -227,21 +218,6 @@ class Node:
     def _retains(self, output_nr: int, tensor: Tensor) -> bool:
         ref = self._retained and self._retained.get(output_nr)
         return ref is not None and ref() is tensor
-
-
-class _Namespaces(dict):
-    """``{False: tapegrad, True: tapegrad.ops._numpy_ops}``, imported on first use (both
-    import this module)."""
-
-    def __missing__(self, raw: bool):
-        import tapegrad
-        from tapegrad.ops import _numpy_ops
-
-        self[False], self[True] = tapegrad, _numpy_ops
-        return self[raw]
-
-
-_NAMESPACES = _Namespaces()
 
 
 class AccumulateGrad:
