@@ -156,8 +156,9 @@ def _check_broadcast(op: str, *operands) -> None:
 
 def call_binary(function_cls, x, y, op: str) -> Tensor:
     """Apply a binary Function to ``operands(x, y)``; a shape mismatch names both shapes."""
-    # operands() returns two plain tensors of one dtype as they are: skip its call then
-    if type(x) is not Tensor or type(y) is not Tensor or x._data.dtype != y._data.dtype:
+    # operands() returns two plain tensors of one dtype as they are: skip its call then (numpy
+    # has one object per built-in dtype, so `is` decides the common case)
+    if type(x) is not Tensor or type(y) is not Tensor or x._data.dtype is not y._data.dtype:
         x, y = operands(x, y, op)
     try:
         return function_cls.apply(x, y)
