@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -18,6 +19,7 @@ from tapegrad.autograd.errstate import restore, silence
 from tapegrad.autograd.grad_mode import current
 from tapegrad.autograd.node import Node, compact_edge, full_edge
 from tapegrad.ops import _numpy_ops
+from tapegrad.ops._broadcast import sum_to, sum_to_array
 from tapegrad.tensor import Tensor, _make
 
 
@@ -373,19 +375,26 @@ def _fit(node: Node, index: int, g, recording: bool):
         data = g._data
         if data.shape == shape and data.dtype == dtype:
             return g
-        from tapegrad.ops._broadcast import sum_to
-
-        g = sum_to(g, shape, f"gradient {index} of {node.name()}") if data.shape != shape else g
+        g = sum_to(g, shape, _GradientOf(node, index)) if data.shape != shape else g
         return g if g._data.dtype == dtype else g.to(dtype)
     if type(g) is not np.ndarray:
         g = g._data if isinstance(g, Tensor) else np.asarray(g)
     if g.shape == shape and g.dtype == dtype:
         return g
-    from tapegrad.ops._broadcast import sum_to_array
-
     if g.shape != shape:
-        g = sum_to_array(g, shape, f"gradient {index} of {node.name()}")
+        g = sum_to_array(g, shape, _GradientOf(node, index))
     return g if g.dtype == dtype else g.astype(dtype)
+
+
+class _GradientOf(NamedTuple):
+    """Names a gradient in sum_to's error message; formatted only if there is an error (a
+    broadcast bias's gradient is summed on every step)."""
+
+    node: Node
+    index: int
+
+    def __str__(self) -> str:
+        return f"gradient {self.index} of {self.node.name()}"
 
 
 def _owned(data: np.ndarray, raw, grads: list, grad_inputs: tuple) -> bool:

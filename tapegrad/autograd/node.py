@@ -134,6 +134,13 @@ class Node:
         ``("const", value)`` for anything else.
         """
         saved = self._saved
+        for value in saved:  # the common case: inputs that require grad, at version 0
+            if not (isinstance(value, Tensor) and value._rg) or (
+                value._vc is not None and value._vc.value != 0
+            ):
+                break
+        else:
+            return  # each is its own entry: forward's tuple stays
         entries = None  # a list from the first value that needs an entry object
         for i, value in enumerate(saved):
             if isinstance(value, Tensor):
@@ -280,7 +287,12 @@ def _output_entry(out: Tensor, output_nr: int) -> SavedOutput:
 
 
 def _is_one_of(value, candidates: tuple) -> bool:
-    return any(candidate is value for candidate in candidates)
+    # a loop, not any(genexpr), which costs a generator per call: runs per saved input that
+    # needs no grad (x in x @ w)
+    for candidate in candidates:  # noqa: SIM110
+        if candidate is value:
+            return True
+    return False
 
 
 def _modified_message(node: Node, entry, saved: int, now: int) -> str:

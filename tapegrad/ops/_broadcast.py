@@ -7,10 +7,11 @@ import numpy as np
 from tapegrad.tensor import Tensor
 
 
-def sum_to(grad: Tensor, shape: tuple, what: str = "gradient") -> Tensor:
+def sum_to(grad: Tensor, shape: tuple, what: object = "gradient") -> Tensor:
     """Sum ``grad`` over the dimensions that broadcasting added or stretched to reach ``shape``.
 
-    Written with the registered ``sum`` op, so it is recorded under ``create_graph``.
+    Written with the registered ``sum`` op, so it is recorded under ``create_graph``. The
+    error message calls ``grad`` ``str(what)``, made only when the shapes do not fit.
     """
     from tapegrad.ops.reduction import sum as sum_
 
@@ -21,7 +22,7 @@ def sum_to(grad: Tensor, shape: tuple, what: str = "gradient") -> Tensor:
     return grad.reshape(shape) if lead else grad
 
 
-def sum_to_array(grad: np.ndarray, shape: tuple, what: str = "gradient") -> np.ndarray:
+def sum_to_array(grad: np.ndarray, shape: tuple, what: object = "gradient") -> np.ndarray:
     """``sum_to`` on a numpy array, for backward passes that record nothing."""
     g_shape = grad.shape
     lead = len(g_shape) - len(shape)
@@ -33,7 +34,7 @@ def sum_to_array(grad: np.ndarray, shape: tuple, what: str = "gradient") -> np.n
     return grad.reshape(shape) if lead else grad
 
 
-def _summed_dims(g_shape: tuple, shape: tuple, what: str) -> tuple[int, tuple]:
+def _summed_dims(g_shape: tuple, shape: tuple, what: object) -> tuple[int, tuple]:
     """How many leading dims broadcasting added, and which size-1 dims it stretched."""
     lead = len(g_shape) - len(shape)
     if lead < 0 or any(s != 1 and s != g for s, g in zip(shape, g_shape[lead:])):

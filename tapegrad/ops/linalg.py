@@ -105,7 +105,8 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
         type(input) is Tensor
         and type(other) is Tensor
         and input._data.ndim == 2 == other._data.ndim
-        and input._data.dtype == other._data.dtype != dtypes.bool
+        and input._data.dtype is other._data.dtype  # numpy's one object per built-in dtype
+        and input._data.dtype.kind != "b"
         and input._data.shape[1] == other._data.shape[0]
     ):
         return MatMul.apply(input, other)  # the common case: nothing to check or convert

@@ -228,7 +228,8 @@ def test_extra_trailing_none_gradients_are_accepted_as_in_torch():
     assert x.grad.tolist() == [2.0]
 
 
-def test_gradient_of_wrong_shape_is_reported():
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_gradient_of_wrong_shape_is_reported(create_graph):
     class BadShape(tg.autograd.Function):
         @staticmethod
         def forward(ctx, x):
@@ -240,7 +241,7 @@ def test_gradient_of_wrong_shape_is_reported():
 
     out = BadShape.apply(f64([1.0, 2.0]))
     with pytest.raises(RuntimeError, match=r"gradient 0 of BadShapeBackward has shape \(5,\)"):
-        out.sum().backward()
+        out.sum().backward(create_graph=create_graph)
 
 
 def test_custom_function_matches_torch():
