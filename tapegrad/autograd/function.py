@@ -180,7 +180,7 @@ class Function:
             # the output array alone (exp, tanh, relu ...); an input Tensor that forward saved
             # and returned is packed as an input
             if len(saved) == 1 and saved[0] is raw and type(raw) is np.ndarray:
-                ctx._saved = (_output_entry(out, 0),)
+                ctx._saved = _output_entry(out, 0)  # no tuple: see Node._pack
             else:
                 ctx._pack((out,), (raw,))
         if state.module_stack or state.tracers:

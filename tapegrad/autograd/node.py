@@ -92,6 +92,13 @@ class Node:
         In a raw backward (``xp`` is numpy's namespace) they are the bare numpy arrays instead.
         """
         saved = self._saved
+        if type(saved) is SavedOutput:  # the output alone (see _pack)
+            if saved.value != 0:
+                raise RuntimeError(_modified_message(self, saved, 0, saved.value))
+            array = saved.array
+            if self.xp is not tapegrad:
+                return (array,)
+            return (_make(array, array.dtype.kind == "f", self, saved.output_nr),)
         if saved is None:
             if self._freed:
                 raise RuntimeError(_FREED_MESSAGE.format(name=self.name()))
@@ -131,7 +138,9 @@ class Node:
         Entries: an input Tensor at version 0 as itself (so saving only such inputs keeps
         forward's tuple: no object per entry); ``("input", tensor, version)`` at another
         version; a ``SavedOutput`` for an output, which is also the output's version counter;
-        ``("const", value)`` for anything else.
+        ``("const", value)`` for anything else. An op that saves its output alone (exp, tanh,
+        relu ...) keeps the lone SavedOutput, without a tuple around it: Function.apply packs
+        that case itself.
         """
         saved = self._saved
         for value in saved:  # the common case: inputs that require grad, at version 0
@@ -296,7 +305,8 @@ def _is_one_of(value, candidates: tuple) -> bool:
 
 
 def _modified_message(node: Node, entry, saved: int, now: int) -> str:
-    index = next(i for i, e in enumerate(node._saved) if e is entry)
+    entries = node._saved
+    index = 0 if entries is entry else next(i for i, e in enumerate(entries) if e is entry)
     return (
         "one of the variables needed for gradient computation has been modified by an inplace "
         f"operation: saved tensor {index} of {node.name()} is at version {now}; expected version "

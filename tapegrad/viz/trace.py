@@ -111,7 +111,8 @@ def op_name(node) -> str:
 def saved_arrays(node) -> list:
     """The arrays a node keeps for backward (see Node._pack for the entry layout)."""
     arrays = []
-    for entry in node._saved or ():
+    saved = node._saved
+    for entry in (saved,) if type(saved) is SavedOutput else saved or ():
         if type(entry) is SavedOutput:
             arrays.append(entry.array)
         elif type(entry) is not tuple:  # an input Tensor

@@ -51,11 +51,13 @@ def test_saved_memory_per_node_and_in_total_counts_shared_arrays_once():
     with tg.viz.trace() as tape:
         a = x * x  # saves x twice: 16 bytes each, one array
         b = w.log()  # saves w (32 B) and its output (32 B)
-        c = (a.reshape(2, 2).sum() + b.sum()).sum()
+        e = w.exp()  # saves its output alone (32 B)
+        c = (a.reshape(2, 2).sum() + b.sum() + e.sum()).sum()
     saved = {e.op: e.saved_bytes for e in tape.nodes}
-    assert saved["Mul"] == 32 and saved["Log"] == 64 and saved["Add"] == 0
-    assert tape.saved_bytes == 16 + 64
-    assert repr(tape) == f"<Tape: {len(tape)} ops, 80 B saved>"
+    assert saved["Mul"] == 32 and saved["Log"] == 64 and saved["Exp"] == 32
+    assert saved["Add"] == 0
+    assert tape.saved_bytes == 16 + 64 + 32
+    assert repr(tape) == f"<Tape: {len(tape)} ops, 112 B saved>"
     c.backward()
 
 
