@@ -102,8 +102,8 @@ def _check_rank(op: str, t: Tensor, ndim: int, what: str) -> None:
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     """Matrix product with 1-D and batched broadcasting rules. Same as ``torch.matmul``."""
     if (
-        type(input) is Tensor
-        and type(other) is Tensor
+        isinstance(input, Tensor)  # a Parameter too: x @ self.weight in a user's module
+        and isinstance(other, Tensor)
         and input._data.ndim == 2 == other._data.ndim
         and input._data.dtype is other._data.dtype  # numpy's one object per built-in dtype
         and input._data.dtype.kind != "b"
