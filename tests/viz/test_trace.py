@@ -51,8 +51,8 @@ def test_saved_memory_per_node_and_in_total_counts_shared_arrays_once():
     with tg.viz.trace() as tape:
         a = x * x  # saves x twice: 16 bytes each, one array
         b = w.log()  # saves w (32 B) and its output (32 B)
-        e = w.exp()  # saves its output alone (32 B)
-        c = (a.reshape(2, 2).sum() + b.sum() + e.sum()).sum()
+        d = w.exp()  # saves its output alone (32 B)
+        c = (a.reshape(2, 2).sum() + b.sum() + d.sum()).sum()
     saved = {e.op: e.saved_bytes for e in tape.nodes}
     assert saved["Mul"] == 32 and saved["Log"] == 64 and saved["Exp"] == 32
     assert saved["Add"] == 0
