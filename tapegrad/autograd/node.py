@@ -92,13 +92,8 @@ class Node:
         In a raw backward (``xp`` is numpy's namespace) they are the bare numpy arrays instead.
         """
         saved = self._saved
-        if type(saved) is SavedOutput:  # the output alone (see _pack)
-            if saved.value != 0:
-                raise RuntimeError(_modified_message(self, saved, 0, saved.value))
-            array = saved.array
-            if self.xp is not tapegrad:
-                return (array,)
-            return (_make(array, array.dtype.kind == "f", self, saved.output_nr),)
+        if type(saved) is SavedOutput:  # the output alone (see _pack): no loop
+            return (saved.unpack(self, self.xp is not tapegrad),)
         if saved is None:
             if self._freed:
                 raise RuntimeError(_FREED_MESSAGE.format(name=self.name()))
@@ -108,12 +103,7 @@ class Node:
         for entry in saved:
             kind = type(entry)
             if kind is SavedOutput:
-                if entry.value != 0:
-                    raise RuntimeError(_modified_message(self, entry, 0, entry.value))
-                array = entry.array
-                values.append(
-                    array if raw else _make(array, array.dtype.kind == "f", self, entry.output_nr)
-                )
+                values.append(entry.unpack(self, raw))
                 continue
             if kind is not tuple:  # an input Tensor saved at version 0
                 counter = entry._vc
@@ -281,6 +271,13 @@ class SavedOutput(_VersionCounter):
     """
 
     __slots__ = ("array", "output_nr")
+
+    def unpack(self, node: Node, raw: bool):
+        """The array (raw backward), or the output as a Tensor on ``node``'s graph again."""
+        if self.value != 0:
+            raise RuntimeError(_modified_message(node, self, 0, self.value))
+        array = self.array
+        return array if raw else _make(array, array.dtype.kind == "f", node, self.output_nr)
 
 
 def _output_entry(out: Tensor, output_nr: int) -> SavedOutput:
